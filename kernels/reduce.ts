@@ -1,0 +1,124 @@
+// Reductions over axes: sum, mean, max (amax semantics), argmax; and sumTo, the reduction autograd
+// uses to undo broadcasting. Key: reduction kind, dtypes and strategy; shapes go in uniforms.
+import source from '../shaders/reduce.wgsl';
+import { record } from '../src/autograd/node.js';
+import { normAxis, numel, ShapeError, stridesOf, type Shape } from '../src/tensor/shape.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import { fill, grid1d, out, Params, run, sections } from './common.js';
+import { div, equal, mul } from './elementwise.js';
+import { reshape, expand } from './shape-ops.js';
+
+const SRC = sections(source);
+
+type Kind = 'sum' | 'max' | 'argmax';
+
+const FORMS: Record<Kind, { init: string; combine: string; merge: string; result: string }> = {
+  sum: { init: '0.0', combine: 'acc += v;', merge: 'acc += v;', result: 'acc * P.scale' },
+  max: { init: '-3.4e38', combine: 'acc = max(acc, v);', merge: 'acc = max(acc, v);', result: 'acc' },
+  argmax: {
+    init: '-3.4e38',
+    combine: 'if (v > acc) { acc = v; arg = k; }',
+    merge: 'if (v > acc || (v == acc && k < arg)) { acc = v; arg = k; }',
+    result: 'i32(arg)',
+  },
+};
+
+/** Reduced elements per output below which one invocation per output beats a workgroup tree. */
+const TREE_THRESHOLD = 128;
+/** Reduced elements one workgroup handles (≤ 256 × 64 loop iterations, far below llvmpipe's cap). */
+const CHUNK = 256 * 64;
+
+function normAxes(op: string, x: Tensor, axes?: number | number[]): number[] {
+  if (axes === undefined) return x.shape.map((_, i) => i);
+  const list = (Array.isArray(axes) ? axes : [axes]).map((a) => normAxis(op, a, x.rank));
+  if (new Set(list).size !== list.length) throw new ShapeError(op, `repeated axis in [${axes}]`, [x.shape]);
+  return list.sort((a, b) => a - b);
+}
+
+function reduceKernel(op: string, kind: Kind, x: Tensor, axes: number[], keepDim: boolean, scale = 1): Tensor {
+  const strides = stridesOf(x.shape);
+  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const kShape = kept.map((i) => x.shape[i]);
+  const rShape = axes.map((i) => x.shape[i]);
+  const nOut = numel(kShape);
+  const nRed = numel(rShape);
+  const outShape = keepDim ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kShape;
+  if (kShape.length > 8 || rShape.length > 8) throw new ShapeError(op, 'rank above 8 is not supported', [x.shape]);
+  const tree = nRed > TREE_THRESHOLD;
+  // Long reductions run in two passes: [nOut, nChunks] partials, then those (not for argmax, whose
+  // partials would need their indices too; it is only used over class axes).
+  const nChunks = tree && kind !== 'argmax' ? Math.ceil(nRed / CHUNK) : 1;
+  const y = out(nChunks > 1 ? [nOut, nChunks] : outShape, kind === 'argmax' ? 'i32' : 'f32', op);
+  if (nOut === 0) return y;
+  const f = FORMS[kind];
+  const spec = {
+    key: `reduce:${kind}:${x.dtype}:${tree ? 'tree' : 'row'}`,
+    source: () =>
+      fill(tree ? SRC.tree : SRC.rowwise, {
+        T: x.dtype,
+        TOUT: kind === 'argmax' ? 'i32' : 'f32',
+        INIT: f.init,
+        COMBINE: f.combine,
+        MERGE: f.merge,
+        RESULT: f.result,
+      }),
+  };
+  const p = new Params().u32(nOut, nRed, kShape.length, rShape.length);
+  p.vec8(kShape, 1).vec8(kept.map((i) => strides[i])).vec8(rShape, 1).vec8(axes.map((i) => strides[i]));
+  p.f32(nChunks > 1 ? 1 : scale).u32(tree ? CHUNK : nRed, nChunks);
+  run(spec, [x, y], p, tree ? grid1d(nOut * nChunks, 1) : grid1d(nOut, 64), op);
+  if (nChunks === 1) return y;
+  const total = reduceKernel(op, kind, y, [1], false, scale);
+  y.dispose();
+  const shaped = total.view(outShape);
+  total.dispose();
+  return shaped;
+}
+
+export function sum(x: Tensor, axes?: number | number[], keepDim = false): Tensor {
+  const ax = normAxes('sum', x, axes);
+  const y = reduceKernel('sum', 'sum', x, ax, keepDim);
+  return record(y, 'sum', [x], [], (g) => [expand(keepDim ? g : reshape(g, keptShape(x.shape, ax)), x.shape)]);
+}
+
+export function mean(x: Tensor, axes?: number | number[], keepDim = false): Tensor {
+  const ax = normAxes('mean', x, axes);
+  const n = ax.reduce((s, a) => s * x.shape[a], 1);
+  const y = reduceKernel('mean', 'sum', x, ax, keepDim, 1 / Math.max(n, 1));
+  return record(y, 'mean', [x], [], (g) => [mul(expand(keepDim ? g : reshape(g, keptShape(x.shape, ax)), x.shape), 1 / n)]);
+}
+
+/** Maximum over axes; the gradient is shared evenly among tied maxima (torch.amax semantics). */
+export function max(x: Tensor, axes?: number | number[], keepDim = false): Tensor {
+  const ax = normAxes('max', x, axes);
+  const y = reduceKernel('max', 'max', x, ax, keepDim);
+  return record(y, 'max', [x], [x, y], (g, [sx, sy]) => {
+    const yk = keepDim ? sy : reshape(sy, keptShape(x.shape, ax));
+    const gk = keepDim ? g : reshape(g, keptShape(x.shape, ax));
+    const mask = equal(sx, yk);
+    const count = reduceKernel('max', 'sum', mask, ax, true);
+    return [mul(mask, div(gk, count))];
+  });
+}
+
+/** Index of the first maximum along one axis (i32). */
+export function argmax(x: Tensor, axis: number, keepDim = false): Tensor {
+  const a = normAxis('argmax', axis, x.rank);
+  return reduceKernel('argmax', 'argmax', x, [a], keepDim);
+}
+
+/** Sum a broadcast gradient back down to `shape` (NumPy broadcasting rules, in reverse). */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (g.rank === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const lead = g.rank - shape.length;
+  if (lead < 0) throw new ShapeError('sumTo', 'target has higher rank than the gradient', [g.shape, shape]);
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) {
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  }
+  return reshape(sum(g, axes, true), shape);
+}
+
+function keptShape(shape: Shape, axes: number[]): number[] {
+  return shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}

@@ -1,0 +1,139 @@
+// Shape and layout ops: reshape (a view), expand, permute/transpose, slice, pad, concat. All built on
+// two kernels (strided gather and strided scatter) whose only cache key is the dtype.
+import source from '../shaders/layout.wgsl';
+import { record } from '../src/autograd/node.js';
+import { fmtShape, normAxis, numel, ShapeError, stridesOf, type Shape } from '../src/tensor/shape.js';
+import { zeros, type Tensor } from '../src/tensor/tensor.js';
+import { fill, grid1d, out, Params, run, sections } from './common.js';
+import { sumTo } from './reduce.js';
+
+const SRC = sections(source);
+
+function gather(op: string, x: Tensor, shape: Shape, strides: number[], offset: number): Tensor {
+  const y = out(shape, x.dtype, op);
+  if (!y.size) return y;
+  const spec = { key: `layout:gather:${x.dtype}`, source: () => fill(SRC.gather, { T: x.dtype }) };
+  run(spec, [x, y], new Params().u32(y.size, shape.length, offset, 0).vec8(shape, 1).vec8(strides), grid1d(y.size, 256), op);
+  return y;
+}
+
+/** Write `x` into `target` at `offset` with `strides` (target's layout); modifies target in place. */
+function scatterInto(op: string, x: Tensor, target: Tensor, strides: number[], offset: number): void {
+  if (!x.size) return;
+  const spec = { key: `layout:scatter:${x.dtype}`, source: () => fill(SRC.scatter, { T: x.dtype }) };
+  run(spec, [x, target], new Params().u32(x.size, x.rank, offset, 0).vec8(x.shape, 1).vec8(strides), grid1d(x.size, 256), op);
+}
+
+/** Same data, new shape; one dimension may be -1. Shares storage (no copy). */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  const neg = shape.indexOf(-1);
+  let s = [...shape];
+  if (neg >= 0) {
+    const rest = numel(shape.filter((_, i) => i !== neg));
+    if (rest === 0 || x.size % rest) throw new ShapeError('reshape', `cannot infer -1 for ${fmtShape(shape)}`, [x.shape]);
+    s[neg] = x.size / rest;
+  }
+  if (numel(s) !== x.size) throw new ShapeError('reshape', `${x.size} elements cannot take shape ${fmtShape(s)}`, [x.shape]);
+  const y = x.view(s);
+  return record(y, 'reshape', [x], [], (g) => [reshape(g, x.shape)]);
+}
+
+export function flatten(x: Tensor, startDim = 1): Tensor {
+  return reshape(x, [...x.shape.slice(0, startDim), -1]);
+}
+
+/** Broadcast to `shape` (materialised). */
+export function expand(x: Tensor, shape: Shape): Tensor {
+  if (x.rank === shape.length && x.shape.every((d, i) => d === shape[i])) return reshape(x, shape);
+  const lead = shape.length - x.rank;
+  if (lead < 0) throw new ShapeError('expand', 'target rank is lower than the input rank', [x.shape, shape]);
+  const xs = stridesOf(x.shape);
+  const strides = shape.map((d, i) => {
+    if (i < lead) return 0;
+    const xd = x.shape[i - lead];
+    if (xd !== d && xd !== 1) throw new ShapeError('expand', `dimension ${i} (${xd}) cannot expand to ${d}`, [x.shape, shape]);
+    return xd === 1 ? 0 : xs[i - lead];
+  });
+  const y = gather('expand', x, shape, strides, 0);
+  return record(y, 'expand', [x], [], (g) => [sumTo(g, x.shape)]);
+}
+
+export function permute(x: Tensor, perm: number[]): Tensor {
+  if (perm.length !== x.rank || new Set(perm).size !== perm.length) {
+    throw new ShapeError('permute', `[${perm}] is not a permutation of ${x.rank} axes`, [x.shape]);
+  }
+  const p = perm.map((a) => normAxis('permute', a, x.rank));
+  const xs = stridesOf(x.shape);
+  const y = gather('permute', x, p.map((a) => x.shape[a]), p.map((a) => xs[a]), 0);
+  const inverse = new Array<number>(p.length);
+  p.forEach((a, i) => (inverse[a] = i));
+  return record(y, 'permute', [x], [], (g) => [permute(g, inverse)]);
+}
+
+export function transpose(x: Tensor, a = -2, b = -1): Tensor {
+  const perm = x.shape.map((_, i) => i);
+  const i = normAxis('transpose', a, x.rank);
+  const j = normAxis('transpose', b, x.rank);
+  [perm[i], perm[j]] = [perm[j], perm[i]];
+  return permute(x, perm);
+}
+
+/** x[start:end] along `axis` (end exclusive, clamped like Python). */
+export function slice(x: Tensor, axis: number, start: number, end: number): Tensor {
+  const a = normAxis('slice', axis, x.rank);
+  const d = x.shape[a];
+  const s = Math.max(0, Math.min(d, start < 0 ? start + d : start));
+  const e = Math.max(s, Math.min(d, end < 0 ? end + d : end));
+  const shape = x.shape.map((v, i) => (i === a ? e - s : v));
+  const xs = stridesOf(x.shape);
+  const y = gather('slice', x, shape, xs, s * xs[a]);
+  const before = x.shape.map(() => 0);
+  const after = x.shape.map(() => 0);
+  before[a] = s;
+  after[a] = d - e;
+  return record(y, 'slice', [x], [], (g) => [pad(g, before, after)]);
+}
+
+/** Zero padding: `before[i]` and `after[i]` elements on each side of axis i. */
+export function pad(x: Tensor, before: number[], after: number[]): Tensor {
+  if (before.length !== x.rank || after.length !== x.rank) {
+    throw new ShapeError('pad', `padding needs ${x.rank} entries per side`, [x.shape]);
+  }
+  const shape = x.shape.map((d, i) => d + before[i] + after[i]);
+  const y = zeros(shape, x.dtype);
+  const ys = stridesOf(shape);
+  const offset = before.reduce((s, b, i) => s + b * ys[i], 0);
+  scatterInto('pad', x, y, ys, offset);
+  return record(y, 'pad', [x], [], (g) => {
+    let r = g;
+    for (let i = 0; i < x.rank; i++) if (before[i] || after[i]) r = slice(r, i, before[i], before[i] + x.shape[i]);
+    return [r];
+  });
+}
+
+/** Concatenate along `axis`. */
+export function concat(xs: Tensor[], axis: number): Tensor {
+  if (!xs.length) throw new Error('concat: no tensors given');
+  const a = normAxis('concat', axis, xs[0].rank);
+  for (const t of xs) {
+    if (t.rank !== xs[0].rank || t.dtype !== xs[0].dtype || t.shape.some((d, i) => i !== a && d !== xs[0].shape[i])) {
+      throw new ShapeError('concat', `tensors differ outside axis ${a}`, xs.map((t) => t.shape));
+    }
+  }
+  const shape = xs[0].shape.map((d, i) => (i === a ? xs.reduce((s, t) => s + t.shape[a], 0) : d));
+  const y = out(shape, xs[0].dtype, 'concat');
+  const ys = stridesOf(shape);
+  let at = 0;
+  const starts: number[] = [];
+  for (const t of xs) {
+    starts.push(at);
+    scatterInto('concat', t, y, ys, at * ys[a]);
+    at += t.shape[a];
+  }
+  return record(y, 'concat', xs, [], (g) => xs.map((t, i) => (t.requiresGrad ? slice(g, a, starts[i], starts[i] + t.shape[a]) : null)));
+}
+
+export function stack(xs: Tensor[], axis = 0): Tensor {
+  const a = axis < 0 ? axis + xs[0].rank + 1 : axis;
+  return concat(xs.map((t) => reshape(t, [...t.shape.slice(0, a), 1, ...t.shape.slice(a)])), a);
+}

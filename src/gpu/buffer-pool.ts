@@ -1,0 +1,122 @@
+// Size-bucketed storage-buffer pool.
+//
+// Ownership: a GPU buffer belongs to exactly one Storage (src/tensor/storage.ts) from acquire() to
+// release(). release() does not make the buffer reusable at once: commands that read it may still sit
+// in the open command encoder, and a later queue.writeBuffer into a reused buffer would run *before*
+// them on the queue timeline. Released buffers wait in `deferred` until the encoder is submitted
+// (onSubmit), then join the free lists. The garbage collector is never relied on.
+
+export interface PoolStats {
+  /** Buffers handed out and not yet released. */
+  liveBuffers: number;
+  liveBytes: number;
+  /** Buffers created over the pool's life (a training loop must stop creating them). */
+  createdBuffers: number;
+  /** Bytes of all buffers the pool owns (live + free + deferred). */
+  totalBytes: number;
+  peakLiveBytes: number;
+  freeBuffers: number;
+  deferredBuffers: number;
+}
+
+const MIN_BUCKET = 256;
+
+/** Bucket sizes: powers of two up to 1 MiB, then steps of 1/8 of the power of two (≤ 12.5% waste). */
+export function bucketSize(bytes: number): number {
+  const n = Math.max(MIN_BUCKET, Math.ceil(bytes / 4) * 4);
+  const pow = 2 ** Math.ceil(Math.log2(n));
+  if (pow <= 1 << 20) return pow;
+  const step = pow / 16;
+  return Math.ceil(n / step) * step;
+}
+
+export class BufferPool {
+  private free = new Map<number, GPUBuffer[]>();
+  private deferred: GPUBuffer[] = [];
+  private sizes = new WeakMap<GPUBuffer, number>();
+  private stats: PoolStats = {
+    liveBuffers: 0,
+    liveBytes: 0,
+    createdBuffers: 0,
+    totalBytes: 0,
+    peakLiveBytes: 0,
+    freeBuffers: 0,
+    deferredBuffers: 0,
+  };
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly maxBufferSize: number,
+  ) {}
+
+  acquire(bytes: number, label: string): GPUBuffer {
+    const size = bucketSize(bytes);
+    if (size > this.maxBufferSize) {
+      throw new Error(
+        `${label}: a buffer of ${bytes} bytes exceeds this adapter's maxBufferSize (${this.maxBufferSize}); ` +
+          `use a smaller batch or image size.`,
+      );
+    }
+    const list = this.free.get(size);
+    let buf = list?.pop();
+    if (buf) {
+      this.stats.freeBuffers--;
+    } else {
+      buf = this.device.createBuffer({
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        label,
+      });
+      this.sizes.set(buf, size);
+      this.stats.createdBuffers++;
+      this.stats.totalBytes += size;
+    }
+    this.stats.liveBuffers++;
+    this.stats.liveBytes += size;
+    this.stats.peakLiveBytes = Math.max(this.stats.peakLiveBytes, this.stats.liveBytes);
+    return buf;
+  }
+
+  /** Give a buffer back; it becomes reusable after the next submit. */
+  release(buf: GPUBuffer): void {
+    const size = this.sizes.get(buf);
+    if (size === undefined) throw new Error('BufferPool.release: buffer does not belong to this pool');
+    this.stats.liveBuffers--;
+    this.stats.liveBytes -= size;
+    this.deferred.push(buf);
+    this.stats.deferredBuffers++;
+  }
+
+  /** Called by the queue right after it submits: deferred buffers become free. */
+  onSubmit(): void {
+    for (const buf of this.deferred) {
+      const size = this.sizes.get(buf)!;
+      let list = this.free.get(size);
+      if (!list) this.free.set(size, (list = []));
+      list.push(buf);
+    }
+    this.stats.freeBuffers += this.deferred.length;
+    this.stats.deferredBuffers = 0;
+    this.deferred = [];
+  }
+
+  /** Destroy every free buffer (live ones stay). */
+  trim(): void {
+    for (const list of this.free.values()) {
+      for (const buf of list) {
+        this.stats.totalBytes -= this.sizes.get(buf)!;
+        buf.destroy();
+      }
+    }
+    this.free.clear();
+    this.stats.freeBuffers = 0;
+  }
+
+  getStats(): PoolStats {
+    return { ...this.stats };
+  }
+
+  resetPeak(): void {
+    this.stats.peakLiveBytes = this.stats.liveBytes;
+  }
+}

@@ -1,0 +1,81 @@
+// The runtime: the device plus the pieces every kernel launch goes through (pool, pipeline cache,
+// queue, profiler). One per process; `await init()` before any tensor work, `shutdown()` at the end.
+import { BufferPool, type PoolStats } from './buffer-pool.js';
+import { initGpu, shutdownGpu, type GpuContext, type InitOptions } from './device.js';
+import { PipelineCache, type KernelSpec } from './pipelines.js';
+import { Profiler } from './profiler.js';
+import { CommandQueue, type Binding } from './queue.js';
+
+export interface Runtime {
+  ctx: GpuContext;
+  device: GPUDevice;
+  pool: BufferPool;
+  pipelines: PipelineCache;
+  queue: CommandQueue;
+  profiler: Profiler | null;
+}
+
+let rt: Runtime | null = null;
+let profilingRequested = process.env.SRASEG_PROFILE === '1';
+
+/** Turn per-kernel timing on; must be called before init(). */
+export function enableProfiling(): void {
+  if (rt) throw new Error('enableProfiling() must be called before init()');
+  profilingRequested = true;
+}
+
+export async function init(options: InitOptions = {}): Promise<Runtime> {
+  if (rt) return rt;
+  const ctx = await initGpu(options);
+  const pool = new BufferPool(ctx.device, Math.min(ctx.limits.maxBufferSize, ctx.limits.maxStorageBufferBindingSize));
+  const profiler = profilingRequested ? new Profiler(ctx.device, ctx.features.timestamps) : null;
+  rt = {
+    ctx,
+    device: ctx.device,
+    pool,
+    pipelines: new PipelineCache(ctx.device),
+    queue: new CommandQueue(ctx.device, pool, profiler),
+    profiler,
+  };
+  return rt;
+}
+
+export function runtime(): Runtime {
+  if (!rt) throw new Error('The WebGPU runtime is not initialised: call `await init()` first.');
+  return rt;
+}
+
+/** Compile (or fetch from cache) and record one dispatch. */
+export function launch(spec: KernelSpec, buffers: Binding[], uniforms: ArrayBuffer | null, grid: [number, number, number]): void {
+  const r = runtime();
+  r.queue.dispatch(r.pipelines.get(spec), buffers, uniforms, grid);
+}
+
+export interface MemoryStats extends PoolStats {
+  pipelines: number;
+  dispatches: number;
+  submits: number;
+}
+
+export function memoryStats(): MemoryStats {
+  const r = runtime();
+  return { ...r.pool.getStats(), pipelines: r.pipelines.size, dispatches: r.queue.dispatches, submits: r.queue.submits };
+}
+
+export async function sync(): Promise<void> {
+  await runtime().queue.sync();
+}
+
+/** Submit outstanding work, wait for it, and destroy the device so Node can exit. */
+export async function shutdown(): Promise<void> {
+  if (!rt) return;
+  try {
+    await rt.queue.sync();
+  } catch {
+    /* the device may already be lost */
+  }
+  rt.queue.destroy();
+  rt.pool.trim();
+  rt = null;
+  shutdownGpu();
+}
