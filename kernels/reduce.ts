@@ -38,11 +38,13 @@ function normAxes(op: string, x: Tensor, axes?: number | number[]): number[] {
 function reduceKernel(op: string, kind: Kind, x: Tensor, axes: number[], keepDim: boolean, scale = 1): Tensor {
   const strides = stridesOf(x.shape);
   const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const kShape = kept.map((i) => x.shape[i]);
-  const rShape = axes.map((i) => x.shape[i]);
+  const outShape = keepDim ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept.map((i) => x.shape[i]);
+  // Merge neighbouring dims that are contiguous in memory: fewer div/mod per element, and the common
+  // cases (a full sum, a sum over H·W) become a single strided run.
+  const [kShape, kStride] = collapse(kept.map((i) => x.shape[i]), kept.map((i) => strides[i]));
+  const [rShape, rStride] = collapse(axes.map((i) => x.shape[i]), axes.map((i) => strides[i]));
   const nOut = numel(kShape);
   const nRed = numel(rShape);
-  const outShape = keepDim ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kShape;
   if (kShape.length > 8 || rShape.length > 8) throw new ShapeError(op, 'rank above 8 is not supported', [x.shape]);
   const tree = nRed > TREE_THRESHOLD;
   // Long reductions run in two passes: [nOut, nChunks] partials, then those (not for argmax, whose
@@ -52,9 +54,10 @@ function reduceKernel(op: string, kind: Kind, x: Tensor, axes: number[], keepDim
   if (nOut === 0) return y;
   const f = FORMS[kind];
   const spec = {
-    key: `reduce:${kind}:${x.dtype}:${tree ? 'tree' : 'row'}`,
+    key: `reduce:${kind}:${x.dtype}:${tree ? 'tree' : 'row'}:${rShape.length === 1 ? 'run' : 'strided'}`,
     source: () =>
       fill(tree ? SRC.tree : SRC.rowwise, {
+        RED_OFFSET: rShape.length === 1 ? 'k * P.rStride[0][0]' : 'redOffsetStrided(k)',
         T: x.dtype,
         TOUT: kind === 'argmax' ? 'i32' : 'f32',
         INIT: f.init,
@@ -64,7 +67,7 @@ function reduceKernel(op: string, kind: Kind, x: Tensor, axes: number[], keepDim
       }),
   };
   const p = new Params().u32(nOut, nRed, kShape.length, rShape.length);
-  p.vec8(kShape, 1).vec8(kept.map((i) => strides[i])).vec8(rShape, 1).vec8(axes.map((i) => strides[i]));
+  p.vec8(kShape, 1).vec8(kStride).vec8(rShape, 1).vec8(rStride);
   p.f32(nChunks > 1 ? 1 : scale).u32(tree ? CHUNK : nRed, nChunks);
   run(spec, [x, y], p, tree ? grid1d(nOut * nChunks, 1) : grid1d(nOut, 64), op);
   if (nChunks === 1) return y;
@@ -117,6 +120,24 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
     if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
   }
   return reshape(sum(g, axes, true), shape);
+}
+
+/** Merge dims i, i+1 when stride[i] = shape[i+1]·stride[i+1] (and drop size-1 dims). */
+function collapse(shape: number[], stride: number[]): [number[], number[]] {
+  const s: number[] = [];
+  const t: number[] = [];
+  shape.forEach((d, i) => {
+    if (d === 1) return;
+    const last = s.length - 1;
+    if (last >= 0 && t[last] === d * stride[i]) {
+      s[last] *= d;
+      t[last] = stride[i];
+    } else {
+      s.push(d);
+      t.push(stride[i]);
+    }
+  });
+  return [s, t];
 }
 
 function keptShape(shape: Shape, axes: number[]): number[] {

@@ -26,7 +26,7 @@ fn baseOffset(o: u32) -> u32 {
   return off;
 }
 
-fn redOffset(k: u32) -> u32 {
+fn redOffsetStrided(k: u32) -> u32 {
   var rem = k;
   var off = 0u;
   for (var d = i32(P.rankR) - 1; d >= 0; d--) {
@@ -47,7 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var acc: f32 = {{INIT}};
   var arg: u32 = 0u;
   for (var k = 0u; k < P.nRed; k++) {
-    let v = f32(X[base + redOffset(k)]);
+    let v = f32(X[base + {{RED_OFFSET}}]);
     {{COMBINE}}
   }
   Out[o] = {{RESULT}};
@@ -69,7 +69,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var arg: u32 = 0u;
   if (valid) {
     for (var k = (w % P.nChunks) * P.chunk + lid.x; k < kEnd; k += 256u) {
-      let v = f32(X[base + redOffset(k)]);
+      let v = f32(X[base + {{RED_OFFSET}}]);
       {{COMBINE}}
     }
   }
