@@ -1,0 +1,65 @@
+// Containers whose children are named by position, as torch.nn.Sequential / ModuleList name them
+// (`conv_conv.0.weight`), so checkpoints line up.
+import type { Tensor } from '../tensor/tensor.js';
+import { Module } from './module.js';
+
+/** A module with a one-tensor forward, the kind Sequential chains. */
+export interface Layer extends Module {
+  forward(x: Tensor): Tensor;
+}
+
+export class ModuleList<M extends Module = Module> extends Module {
+  private readonly items: M[] = [];
+
+  constructor(modules: M[] = []) {
+    super();
+    for (const m of modules) this.push(m);
+  }
+
+  push(m: M): this {
+    this.registerModule(String(this.items.length), m);
+    this.items.push(m);
+    return this;
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  at(i: number): M {
+    const m = this.items.at(i);
+    if (!m) throw new Error(`ModuleList: index ${i} is out of range for ${this.items.length} modules`);
+    return m;
+  }
+
+  [Symbol.iterator](): Iterator<M> {
+    return this.items[Symbol.iterator]();
+  }
+}
+
+/** Applies its layers in order. Intermediate results belong to the caller's tidy scope. */
+export class Sequential extends ModuleList<Layer> implements Layer {
+  constructor(...layers: Layer[]) {
+    super(layers);
+  }
+
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const layer of this) y = layer.forward(y);
+    return y;
+  }
+}
+
+/** A parameter-free layer around a function (activations, dropout), so it takes its index in a Sequential. */
+export class Lambda extends Module implements Layer {
+  constructor(
+    readonly name: string,
+    private readonly fn: (x: Tensor) => Tensor,
+  ) {
+    super();
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.fn(x);
+  }
+}
