@@ -1,0 +1,48 @@
+// conv2d 3×3 (padding 1) at the UNet's shapes, batch 4: forward, input gradient and weight gradient.
+// Each case: { name, flops, setup(E) → state, run(E, state), teardown(E, state) }, E = dist/index.js.
+
+const SHAPES = [
+  // [N, Cin, H, W, Cout]
+  [4, 1, 256, 256, 16],
+  [4, 16, 256, 256, 16],
+  [4, 64, 64, 64, 64],
+  [4, 256, 16, 16, 256],
+];
+
+function randomTensor(E, shape, seed) {
+  let s = seed >>> 0;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = s / 2 ** 31 - 1;
+  }
+  return E.tensor(data, shape);
+}
+
+function setupFor([n, cin, h, w, cout]) {
+  return async (E) => ({
+    x: randomTensor(E, [n, cin, h, w], 1),
+    w: randomTensor(E, [cout, cin, 3, 3], 2),
+    dy: randomTensor(E, [n, cout, h, w], 3),
+  });
+}
+
+const teardown = (E, s) => {
+  for (const t of Object.values(s)) t.dispose();
+};
+
+const cases = [];
+for (const shape of SHAPES) {
+  const [n, cin, h, w, cout] = shape;
+  const flops = 2 * n * cout * h * w * cin * 9;
+  const tag = `[${n},${cin},${h},${w}]→${cout}`;
+  const opts = { padding: 1 };
+  cases.push(
+    { name: `conv2d 3×3 forward ${tag}`, flops, setup: setupFor(shape), teardown, run: (E, s) => E.conv2d(s.x, s.w, null, opts).dispose() },
+    { name: `conv2d 3×3 input grad ${tag}`, flops, setup: setupFor(shape), teardown, run: (E, s) => E.conv2dInputGrad(s.dy, s.w, s.x.shape, opts).dispose() },
+    { name: `conv2d 3×3 weight grad ${tag}`, flops, setup: setupFor(shape), teardown, run: (E, s) => E.conv2dWeightGrad(s.x, s.dy, s.w.shape, opts).dispose() },
+  );
+}
+
+export default cases;

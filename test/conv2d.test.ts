@@ -1,0 +1,221 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as E from '../src/index.js';
+import { assertClose, randArray, randTensor, read } from './helpers.js';
+
+type Pair = [number, number];
+interface Geo {
+  stride: Pair;
+  padding: Pair;
+  dilation: Pair;
+  groups: number;
+}
+type Shape4 = [number, number, number, number];
+
+const at = (s: Shape4, a: number, b: number, c: number, d: number) => ((a * s[1] + b) * s[2] + c) * s[3] + d;
+
+/**
+ * Float64 direct loops over every (n, co, oy, ox, ci, ky, kx) of a convolution, calling `visit` with
+ * the flat indices of the y, x and w elements involved. Forward, input and weight gradients are all
+ * sums over these triples.
+ */
+function forEachTriple(xs: Shape4, ws: Shape4, ys: Shape4, geo: Geo, visit: (yi: number, xi: number, wi: number) => void): void {
+  const [n, cin, h, w] = xs;
+  const [cout, cinG, kh, kw] = ws;
+  const coutG = cout / geo.groups;
+  for (let b = 0; b < n; b++)
+    for (let co = 0; co < cout; co++)
+      for (let oy = 0; oy < ys[2]; oy++)
+        for (let ox = 0; ox < ys[3]; ox++)
+          for (let c = 0; c < cinG; c++)
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++) {
+                const iy = oy * geo.stride[0] - geo.padding[0] + ky * geo.dilation[0];
+                const ix = ox * geo.stride[1] - geo.padding[1] + kx * geo.dilation[1];
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                const ci = Math.floor(co / coutG) * cinG + c;
+                if (ci >= cin) throw new Error('bad reference geometry');
+                visit(at(ys, b, co, oy, ox), at(xs, b, ci, iy, ix), at(ws, co, c, ky, kx));
+              }
+}
+
+const outSize = (size: number, k: number, geo: Geo, a: 0 | 1) =>
+  Math.floor((size + 2 * geo.padding[a] - geo.dilation[a] * (k - 1) - 1) / geo.stride[a]) + 1;
+
+interface Case {
+  name: string;
+  x: Shape4;
+  w: Shape4;
+  geo: Partial<Geo>;
+  bias?: boolean;
+}
+
+const cases: Case[] = [
+  { name: '3×3 pad 1 with bias, batch 2, 7×9', x: [2, 3, 7, 9], w: [5, 3, 3, 3], geo: { padding: [1, 1] }, bias: true },
+  { name: 'stride 2, pad 0', x: [2, 3, 7, 9], w: [6, 3, 3, 3], geo: { stride: [2, 2] } },
+  { name: 'pad 2, dilation 2', x: [1, 2, 8, 7], w: [3, 2, 3, 3], geo: { padding: [2, 2], dilation: [2, 2] }, bias: true },
+  { name: 'groups 2', x: [2, 4, 6, 5], w: [6, 2, 3, 3], geo: { padding: [1, 1], groups: 2 }, bias: true },
+  { name: 'depthwise (groups = channels)', x: [2, 3, 5, 6], w: [3, 1, 3, 3], geo: { padding: [1, 1], groups: 3 } },
+  { name: '1×1 kernel, 9 output channels (two channel tiles)', x: [2, 5, 3, 7], w: [9, 5, 1, 1], geo: {}, bias: true },
+  { name: 'Cin = 1 → 16 (the UNet stem)', x: [2, 1, 6, 10], w: [16, 1, 3, 3], geo: { padding: [1, 1] }, bias: true },
+  { name: '2×3 kernel, stride [2, 1], padding [0, 1]', x: [1, 3, 7, 5], w: [4, 3, 2, 3], geo: { stride: [2, 1], padding: [0, 1] } },
+];
+
+function fullGeo(g: Partial<Geo>): Geo {
+  return { stride: g.stride ?? [1, 1], padding: g.padding ?? [0, 0], dilation: g.dilation ?? [1, 1], groups: g.groups ?? 1 };
+}
+
+for (const c of cases) {
+  test(`conv2d ${c.name}: forward, input, weight and bias gradients vs float64`, async () => {
+    const geo = fullGeo(c.geo);
+    const ys: Shape4 = [c.x[0], c.w[0], outSize(c.x[2], c.w[2], geo, 0), outSize(c.x[3], c.w[3], geo, 1)];
+    const x = randTensor(c.x, 1);
+    const w = randTensor(c.w, 2);
+    const b = randTensor([c.w[0]], 3);
+    const dy = randTensor(ys, 4);
+    x.t.requiresGrad = w.t.requiresGrad = b.t.requiresGrad = true;
+    const y = E.conv2d(x.t, w.t, c.bias ? b.t : null, { ...geo });
+    assert.equal([...y.shape], ys);
+
+    const wantY = new Float64Array(y.size);
+    const wantDx = new Float64Array(x.t.size);
+    const wantDw = new Float64Array(w.t.size);
+    forEachTriple(c.x, c.w, ys, geo, (yi, xi, wi) => {
+      wantY[yi] += x.v[xi] * w.v[wi];
+      wantDx[xi] += dy.v[yi] * w.v[wi];
+      wantDw[wi] += dy.v[yi] * x.v[xi];
+    });
+    const plane = ys[2] * ys[3];
+    const wantDb = new Float64Array(ys[1]);
+    for (let i = 0; i < wantY.length; i++) {
+      const ch = Math.floor(i / plane) % ys[1];
+      if (c.bias) wantY[i] += b.v[ch];
+      wantDb[ch] += dy.v[i];
+    }
+    // f32 sums of ≤ 50 products of O(1) terms: 1e-5 absolute is ample.
+    assertClose(await read(y), wantY, 1e-5, 1e-5, 'y');
+    E.backward(y, { grad: dy.t });
+    assertClose(await read(x.t.grad!), wantDx, 1e-5, 1e-5, 'dx');
+    // dw sums over N·Ho·Wo ≤ 150 products.
+    assertClose(await read(w.t.grad!), wantDw, 1e-5, 1e-4, 'dw');
+    if (c.bias) assertClose(await read(b.t.grad!), wantDb, 1e-5, 1e-4, 'dbias');
+    else assert.is(b.t.grad, null);
+    for (const t of [x.t, w.t, b.t, dy.t, y, x.t.grad, w.t.grad, b.t.grad]) t?.dispose();
+  });
+}
+
+test('convTranspose2d stride 2 + outputPadding 1, groups 2, bias: forward and gradients vs float64', async () => {
+  // As PyTorch: x [N, Cin, H, W], w [Cin, Cout/groups, kh, kw]; out = (H−1)·2 − 2·1 + (3−1) + 1 + 1.
+  const geo = fullGeo({ stride: [2, 2], padding: [1, 1], groups: 2 });
+  const xs: Shape4 = [2, 4, 3, 4];
+  const ws: Shape4 = [4, 3, 3, 3];
+  const ys: Shape4 = [2, 6, 6, 8];
+  const x = randTensor(xs, 5);
+  const w = randTensor(ws, 6);
+  const b = randTensor([6], 7);
+  const dy = randTensor(ys, 8);
+  x.t.requiresGrad = w.t.requiresGrad = b.t.requiresGrad = true;
+  const y = E.convTranspose2d(x.t, w.t, b.t, { stride: 2, padding: 1, outputPadding: 1, groups: 2 });
+  assert.equal([...y.shape], ys);
+  // The transposed convolution of x is the input gradient of the convolution y → x: scatter each x
+  // element through w into y. Reuse the triple loop with the roles swapped (conv from [N,6,6,8] to [N,4,3,4]).
+  const wantY = new Float64Array(y.size);
+  const wantDx = new Float64Array(x.t.size);
+  const wantDw = new Float64Array(w.t.size);
+  const wantDb = new Float64Array(6);
+  forEachTriple(ys, ws, xs, geo, (xi, yi, wi) => {
+    wantY[yi] += x.v[xi] * w.v[wi];
+    wantDx[xi] += dy.v[yi] * w.v[wi];
+    wantDw[wi] += dy.v[yi] * x.v[xi];
+  });
+  for (let i = 0; i < wantY.length; i++) {
+    const ch = Math.floor(i / 48) % 6;
+    wantY[i] += b.v[ch];
+    wantDb[ch] += dy.v[i];
+  }
+  assertClose(await read(y), wantY, 1e-5, 1e-5, 'y'); // ≤ 24 products per element
+  E.backward(y, { grad: dy.t });
+  assertClose(await read(x.t.grad!), wantDx, 1e-5, 1e-5, 'dx');
+  assertClose(await read(w.t.grad!), wantDw, 1e-5, 1e-4, 'dw');
+  assertClose(await read(b.t.grad!), wantDb, 1e-5, 1e-4, 'dbias');
+});
+
+test('second derivatives: d/d(x, w) of ‖∂L/∂x‖² + ‖∂L/∂w‖² through conv, vs finite differences', async () => {
+  // L = Σ tanh(conv(x, w))·r; the penalty P = ‖∂L/∂x‖² + ‖∂L/∂w‖² differentiates through
+  // convInputGrad and convWeightGrad (StyleGAN2's R1 penalty has this shape).
+  const xs: Shape4 = [2, 2, 5, 4];
+  const ws: Shape4 = [3, 2, 3, 3];
+  const opts = { stride: 2, padding: 1 };
+  const ys: Shape4 = [2, 3, 3, 2];
+  const r = E.tensor(Float32Array.from(randArray(36, 9)), ys);
+  const penalty = (xv: Float64Array, wv: Float64Array, createGraph: boolean) => {
+    const x = E.tensor(Float32Array.from(xv), xs);
+    const w = E.tensor(Float32Array.from(wv), ws);
+    x.requiresGrad = w.requiresGrad = true;
+    const loss = E.sum(E.mul(E.tanh(E.conv2d(x, w, null, opts)), r));
+    const [gx, gw] = E.grad(loss, [x, w], { createGraph });
+    const p = E.add(E.sum(E.mul(gx!, gx!)), E.sum(E.mul(gw!, gw!)));
+    return { x, w, p };
+  };
+  const xv = Float64Array.from(Float32Array.from(randArray(80, 10)));
+  const wv = Float64Array.from(Float32Array.from(randArray(54, 11, -0.5, 0.5)));
+  const { x, w, p } = penalty(xv, wv, true);
+  E.backward(p);
+  const analytic = [await read(x.grad!), await read(w.grad!)];
+  const h = 1e-2;
+  const valueAt = async (xa: Float64Array, wa: Float64Array) => {
+    const t = E.tidy(() => penalty(xa, wa, false).p);
+    const v = await t.item();
+    t.dispose();
+    return v;
+  };
+  for (const [k, base] of [xv, wv].entries()) {
+    const numeric = new Float64Array(base.length);
+    for (let i = 0; i < base.length; i++) {
+      const plus = Float64Array.from(base);
+      const minus = Float64Array.from(base);
+      plus[i] += h;
+      minus[i] -= h;
+      const [fp, fm] = k === 0 ? [await valueAt(plus, wv), await valueAt(minus, wv)] : [await valueAt(xv, plus), await valueAt(xv, minus)];
+      numeric[i] = (fp - fm) / (2 * h);
+    }
+    // Central differences in f32 with h = 1e-2: O(h²) truncation plus f32 rounding of P ≈ O(10).
+    assertClose(analytic[k], numeric, 2e-2, 2e-2, k === 0 ? 'd²/dx' : 'd²/dw');
+  }
+});
+
+test('weight gradient with a reduction longer than the loop cap (split-K): 1×1 conv on [2, 2, 300, 512]', async () => {
+  // K = 2·300·512 = 307,200 pixels (76,800 quads per invocation without splitting).
+  const xs: Shape4 = [2, 2, 300, 512];
+  const ys: Shape4 = [2, 3, 300, 512];
+  const x = randTensor(xs, 12);
+  const dy = randTensor(ys, 13);
+  const w = randTensor([3, 2, 1, 1], 14);
+  w.t.requiresGrad = true;
+  const y = E.conv2d(x.t, w.t);
+  E.backward(y, { grad: dy.t });
+  const plane = 300 * 512;
+  const want = new Float64Array(6);
+  for (let n = 0; n < 2; n++)
+    for (let co = 0; co < 3; co++)
+      for (let ci = 0; ci < 2; ci++) {
+        let s = 0;
+        for (let p = 0; p < plane; p++) s += dy.v[(n * 3 + co) * plane + p] * x.v[(n * 2 + ci) * plane + p];
+        want[co * 2 + ci] += s;
+      }
+  // Sums of 307,200 products of U(−1, 1) values (magnitude ~100); f32 partial sums: 1e-2 absolute.
+  assertClose(await read(w.t.grad!), want, 1e-4, 1e-2, 'dw');
+  for (const t of [x.t, dy.t, w.t, y, w.t.grad]) t?.dispose();
+});
+
+test('bad channel counts and options name the op and the shapes', () => {
+  const x = E.zeros([1, 3, 5, 5]);
+  assert.throws(() => E.conv2d(x, E.zeros([4, 2, 3, 3])), /conv2d: weight expects 2 input channels.*input has 3.*\[1, 3, 5, 5\].*\[4, 2, 3, 3\]/);
+  assert.throws(() => E.conv2d(x, E.zeros([4, 1, 3, 3]), null, { groups: 3 }), /conv2d: 4 output channels do not divide into 3 groups/);
+  assert.throws(() => E.conv2d(x, E.zeros([4, 3, 3, 3]), E.zeros([5])), /conv2d: bias must be \[4\], got \[5\]/);
+  assert.throws(() => E.conv2d(x, E.zeros([4, 3, 7, 7])), /conv2d: the kernel .* does not fit/);
+  assert.throws(() => E.convTranspose2d(x, E.zeros([2, 4, 3, 3])), /convTranspose2d: weight expects 2 input channels, input has 3/);
+  assert.throws(() => E.convTranspose2d(x, E.zeros([3, 4, 3, 3]), null, { stride: 2, outputPadding: 2 }), /outputPadding 2 must be smaller/);
+});
+
+test.run();
