@@ -1,0 +1,170 @@
+// Batch normalisation (NCHW, PyTorch semantics) and layer normalisation, as fused kernels
+// (shaders/norm.wgsl). Keys are the kernel names; sizes, eps and momentum travel in uniforms.
+// The backward rules are fused kernels for first order; neither op supports a second derivative
+// (they throw under createGraph rather than return a silently wrong one).
+import source from '../shaders/norm.wgsl';
+import { isGradEnabled, record } from '../src/autograd/node.js';
+import { fmtShape, numel, ShapeError } from '../src/tensor/shape.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import { expectDtype, grid1d, out, Params, run, sections } from './common.js';
+import { full, mul } from './elementwise.js';
+import { sum } from './reduce.js';
+import { reshape, slice } from './shape-ops.js';
+
+const SRC = sections(source);
+const spec = (name: string) => ({ key: `norm:${name}`, source: () => SRC[name] });
+
+/** Elements of one channel a pass-1 workgroup reduces: 256 invocations × 64 loop iterations. */
+const CHUNK = 256 * 64;
+/** Pass 2 adds ≤ this many partials per channel with 64 invocations (≤ 64 iterations each). */
+const MAX_CHUNKS = 64 * 64;
+/** Longest layerNorm row: one workgroup loops over it three times, within the project's 32,768 budget (kernels/loop-budget.ts). */
+const MAX_LAYER_NORM = 8192;
+
+export interface BatchNormOptions {
+  training: boolean;
+  /** Weight of the new batch in the running statistics (PyTorch's default 0.1). */
+  momentum?: number;
+  eps?: number;
+}
+
+interface ChannelGeometry {
+  C: number;
+  HW: number;
+  NHW: number;
+  nChunks: number;
+}
+
+function checkChannelVector(op: string, t: Tensor | null, C: number, name: string, x: Tensor): void {
+  if (!t) return;
+  expectDtype(op, t, 'f32');
+  if (t.rank !== 1 || t.shape[0] !== C) throw new ShapeError(op, `${name} must have shape [${C}], got ${fmtShape(t.shape)}`, [x.shape]);
+}
+
+/** Reduce per channel over N·H·W in two passes: [C, nChunks] partials, then [C] and [C]. */
+function channelSums(op: string, kernel: 'bnStatsPartial' | 'bnGradPartial', inputs: Tensor[], geo: ChannelGeometry): [Tensor, Tensor] {
+  const partials = out([geo.C, geo.nChunks, 2], 'f32', `${op}Partials`);
+  const p1 = new Params().u32(geo.C, geo.HW, geo.NHW, CHUNK, geo.nChunks);
+  run(spec(kernel), [...inputs, partials], p1, grid1d(geo.C * geo.nChunks, 1), op);
+  const a = out([geo.C], 'f32', `${op}SumA`);
+  const b = out([geo.C], 'f32', `${op}SumB`);
+  run(spec('bnSumPartials'), [partials, a, b], new Params().u32(geo.C, geo.nChunks), grid1d(geo.C, 1), op);
+  partials.dispose();
+  return [a, b];
+}
+
+/**
+ * BatchNorm2d over x [N, C, H, W]. Training: normalise with the batch mean and biased variance and
+ * update runningMean/runningVar in place (running = (1 − m)·running + m·batch, with the unbiased
+ * batch variance). Eval: normalise with the running statistics. weight and bias may be null.
+ */
+export function batchNorm2d(
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  opts: BatchNormOptions,
+): Tensor {
+  const op = 'batchNorm2d';
+  expectDtype(op, x, 'f32');
+  if (x.rank !== 4) throw new ShapeError(op, 'expects an NCHW tensor', [x.shape]);
+  const [N, C, H, W] = x.shape;
+  for (const [t, name] of [[weight, 'weight'], [bias, 'bias'], [runningMean, 'runningMean'], [runningVar, 'runningVar']] as const) {
+    checkChannelVector(op, t, C, name, x);
+  }
+  const { training, momentum = 0.1, eps = 1e-5 } = opts;
+  const NHW = N * H * W;
+  if (training && NHW < 2) throw new ShapeError(op, `training needs more than one value per channel`, [x.shape]);
+  const nChunks = Math.ceil(NHW / CHUNK);
+  if (nChunks > MAX_CHUNKS) throw new ShapeError(op, `N·H·W = ${NHW} exceeds ${CHUNK * MAX_CHUNKS} per channel`, [x.shape]);
+  const geo: ChannelGeometry = { C, HW: H * W, NHW, nChunks };
+
+  const y = out(x.shape, 'f32', op);
+  if (!x.size) return y;
+  // Null weight/bias act as 1 and 0 (temporaries: the kernels bind a buffer either way).
+  const w = weight ?? full([C], 1);
+  const b = bias ?? full([C], 0);
+  const stats = out([C, 2], 'f32', 'batchNormStats'); // (mean, invstd)
+  const affine = out([C, 2], 'f32', 'batchNormAffine'); // (scale, shift)
+  if (training) {
+    const [sumD, sumD2] = channelSums(op, 'bnStatsPartial', [x], geo);
+    const p = new Params().u32(C, geo.HW).f32(NHW, eps, momentum);
+    run(spec('bnFinalizeTraining'), [x, sumD, sumD2, w, b, runningMean, runningVar, stats, affine], p, grid1d(C, 64), op);
+    sumD.dispose();
+    sumD2.dispose();
+  } else {
+    run(spec('bnPrepareEval'), [runningMean, runningVar, w, b, stats, affine], new Params().u32(C).f32(eps), grid1d(C, 64), op);
+  }
+  run(spec('bnNormalize'), [x, affine, y], new Params().u32(x.size, C, geo.HW), grid1d(x.size, 256), op);
+  if (!weight) w.dispose();
+  if (!bias) b.dispose();
+
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  record(y, op, inputs, [x, stats, affine], (g, [sx, st, af]) => {
+    if (isGradEnabled()) throw new Error(`${op}: second derivatives are not supported (createGraph through batch norm)`);
+    // Eval mode needs the channel sums only for the weight and bias gradients.
+    const affineGrads = (weight?.requiresGrad ?? false) || (bias?.requiresGrad ?? false);
+    if (!training && !affineGrads) return [mul(g, reshape(slice(af, 1, 0, 1), [1, C, 1, 1]))];
+    const [sumG, sumGX] = channelSums(op, 'bnGradPartial', [sx, g, st], geo);
+    let dx: Tensor | null = null;
+    if (x.requiresGrad) {
+      if (training) {
+        dx = out(x.shape, 'f32', `${op}Grad`);
+        run(spec('bnGradInputTraining'), [sx, g, st, af, sumG, sumGX, dx], new Params().u32(x.size, C, geo.HW).f32(NHW), grid1d(x.size, 256), op);
+      } else {
+        // Running statistics are constants: dx = g·scale.
+        dx = mul(g, reshape(slice(af, 1, 0, 1), [1, C, 1, 1]));
+      }
+    }
+    // dweight = Σ g·x̂, dbias = Σ g.
+    const grads: (Tensor | null)[] = [dx];
+    if (weight) grads.push(sumGX);
+    else sumGX.dispose();
+    if (bias) grads.push(sumG);
+    else sumG.dispose();
+    return grads;
+  });
+  stats.dispose();
+  affine.dispose();
+  return y;
+}
+
+/**
+ * Layer normalisation over the last dimension: (x − mean)/√(var + eps)·weight + bias, with the
+ * biased variance (as PyTorch). weight and bias ([D]) may be null.
+ */
+export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5): Tensor {
+  const op = 'layerNorm';
+  expectDtype(op, x, 'f32');
+  if (x.rank === 0) throw new ShapeError(op, 'needs at least one dimension', [x.shape]);
+  const D = x.shape[x.rank - 1];
+  checkChannelVector(op, weight, D, 'weight', x);
+  checkChannelVector(op, bias, D, 'bias', x);
+  if (D > MAX_LAYER_NORM) throw new ShapeError(op, `rows longer than ${MAX_LAYER_NORM} are not supported`, [x.shape]);
+  const rows = numel(x.shape) / Math.max(D, 1);
+  const y = out(x.shape, 'f32', op);
+  if (!x.size) return y;
+  const w = weight ?? full([D], 1);
+  const b = bias ?? full([D], 0);
+  const stats = out([rows, 2], 'f32', 'layerNormStats'); // (mean, rstd) per row
+  run(spec('lnForward'), [x, w, b, y, stats], new Params().u32(rows, D).f32(eps), grid1d(rows, 1), op);
+  if (!bias) b.dispose();
+
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  record(y, op, inputs, [x, w, stats], (g, [sx, sw, st]) => {
+    if (isGradEnabled()) throw new Error(`${op}: second derivatives are not supported (createGraph through layer norm)`);
+    const dx = out(x.shape, 'f32', `${op}Grad`);
+    const gxhat = out(x.shape, 'f32', `${op}GradXhat`);
+    run(spec('lnBackward'), [sx, g, sw, st, dx, gxhat], new Params().u32(rows, D), grid1d(rows, 1), op);
+    const leading = x.shape.slice(0, -1).map((_, i) => i);
+    const grads: (Tensor | null)[] = [dx];
+    if (weight) grads.push(sum(gxhat, leading));
+    if (bias) grads.push(sum(g, leading));
+    gxhat.dispose();
+    return grads;
+  });
+  if (!weight) w.dispose();
+  stats.dispose();
+  return y;
+}
