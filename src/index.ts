@@ -14,3 +14,7 @@ export { UNet, UNET_DEFAULTS, type UNetConfig, type UNetOutput } from './models/
 export * from './nn/checkpoint.js';
 export * from './io/safetensors.js';
 export * from './losses/segmentation.js';
+export * from './train/index.js';
+export * from './cli/args.js';
+export * from './cli/progress.js';
+export * from './data/index.js';

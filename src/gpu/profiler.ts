@@ -1,9 +1,10 @@
 // Per-kernel timing, switched on by SRASEG_PROFILE=1 (or `enableProfiling()` before init).
 //
 // With 'timestamp-query' (Vulkan/lavapipe, real GPUs) every dispatch gets its own compute pass with
-// beginning/end timestamps, resolved at each flush and read back asynchronously. Without it (OpenGL)
-// every dispatch is submitted alone and timed from one completion to the next on the queue timeline:
-// coarser (it includes submit overhead), but it still ranks kernels.
+// beginning/end timestamps, resolved at each flush and read back asynchronously. Without it (Dawn→
+// OpenGL) only dispatch counts are kept: ops record synchronously, so completion callbacks cannot be
+// attributed to single dispatches, and a wrong table is worse than none. Use SRASEG_BACKEND=vulkan
+// (Mesa ≥ 24) or a GPU for times.
 
 export interface KernelTiming {
   family: string;
@@ -21,7 +22,6 @@ export class Profiler {
   private families: string[] = [];
   private table = new Map<string, KernelTiming>();
   private inFlight: Promise<void>[] = [];
-  private lastDone = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -75,16 +75,9 @@ export class Profiler {
     );
   }
 
-  /** Without timestamps: each dispatch was submitted alone; time it from the previous completion. */
-  afterSubmit(family: string): void {
-    const submitted = performance.now();
-    this.inFlight.push(
-      this.device.queue.onSubmittedWorkDone().then(() => {
-        const now = performance.now();
-        this.add(family, now - Math.max(submitted, this.lastDone));
-        this.lastDone = now;
-      }),
-    );
+  /** Without timestamps: count the dispatch (no time can be attributed to it). */
+  count(family: string): void {
+    this.add(family, 0);
   }
 
   private add(family: string, ms: number): void {
@@ -108,6 +101,10 @@ export class Profiler {
 
 export function formatTimings(rows: KernelTiming[]): string {
   const total = rows.reduce((s, r) => s + r.totalMs, 0);
+  if (total === 0 && rows.length) {
+    const counts = rows.sort((a, b) => b.calls - a.calls).map((r) => `${r.family.padEnd(28)} ${String(r.calls).padStart(7)}`);
+    return [`${'kernel'.padEnd(28)} ${'calls'.padStart(7)}   (no timestamp-query on this adapter: counts only)`, ...counts].join('\n');
+  }
   const lines = rows.map(
     (r) =>
       `${r.family.padEnd(28)} ${String(r.calls).padStart(7)} ${r.totalMs.toFixed(2).padStart(11)} ms ` +

@@ -90,10 +90,8 @@ export class CommandQueue {
     }
     this.dispatches++;
     this.pendingDispatches++;
-    if (this.profiler && !this.profiler.usesTimestamps) {
-      this.flush();
-      this.profiler.afterSubmit(kernel.family);
-    } else if (this.pendingDispatches >= this.flushEvery || (this.profiler?.full ?? false)) {
+    if (this.profiler && !this.profiler.usesTimestamps) this.profiler.count(kernel.family);
+    if (this.pendingDispatches >= this.flushEvery || (this.profiler?.full ?? false)) {
       this.flush();
     }
   }

@@ -11,7 +11,7 @@ import { defaultBias, defaultWeight, type Rng } from './init.js';
 import type { Layer } from './containers.js';
 import { Module } from './module.js';
 
-export interface Conv2dOptions {
+export interface Conv2dLayerOptions {
   stride?: number;
   padding?: number;
   dilation?: number;
@@ -27,7 +27,7 @@ export class Conv2d extends Module implements Layer {
     readonly inChannels: number,
     readonly outChannels: number,
     readonly kernelSize: number,
-    readonly options: Conv2dOptions = {},
+    readonly options: Conv2dLayerOptions = {},
     rng?: Rng,
   ) {
     super();

@@ -1,0 +1,34 @@
+// Public API of the data room: dataset interface, ACDC (HDF5) and NIfTI readers, the procedural
+// phantom, the published augmentation and nearest zoom, the two-stream sampler, a seeded RNG.
+export { DataError, validatePair, type SegDataset, type SliceSample, type VolumeSample } from './dataset.js';
+export { SeededRng, deriveSeed, type RngState } from './rng.js';
+export {
+  AcdcDataset,
+  ACDC_CLASS_NAMES,
+  ACDC_NUM_CLASSES,
+  ACDC_STANDARD_SPLITS,
+  findAcdcRoot,
+  labeledSliceCount,
+  patientOf,
+  readAcdcSlice,
+  readAcdcVolume,
+  readNameList,
+  type AcdcOptions,
+  type LabeledSplit,
+} from './acdc.js';
+export { PhantomDataset, phantomSlice, phantomVolume, drawHeart, type HeartShape, type PhantomOptions } from './phantom.js';
+export { nearestZoomIndices, zoomNearest, type PixelArray, type ZoomEdge } from './zoom.js';
+export {
+  applyAugmentation,
+  augmentAndResize,
+  augmentationWarp,
+  drawAugmentation,
+  rot90FlipWarp,
+  rotationWarp,
+  warpNearest,
+  type AffineWarp,
+  type Augmentation,
+} from './augment.js';
+export { TwoStreamBatchSampler, type TwoStreamBatch, type TwoStreamSamplerState } from './sampler.js';
+export { ensureHdf5Ready, readHdf5Datasets, type Hdf5Array, type HostArray } from '../io/hdf5.js';
+export { readNifti, readAcdcNifti, minMaxNormalise, type NiftiVolume } from '../io/nifti.js';
