@@ -7,15 +7,15 @@ import * as E from '../dist/index.js';
 const usage = 'usage: node bench/train-acdc.js [--data DIR] [--method supervised] [options]';
 const spec = {
   method: { type: 'string', default: 'supervised', help: 'supervised (bcp and sra-seg: see docs/RESULTS.md for status)' },
-  data: { type: 'string', help: "ACDC directory (train_slices.list, val.list, data/); 'phantom' for the embedded set; default: $SRASEG_ACDC or ../shared/data/ACDC if present, else the phantom" },
+  data: { type: 'string', help: 'ACDC directory in the SSL4MIS layout (train_slices.list, val.list, data/); without it: the embedded phantom' },
   labeled: { type: 'string', default: '7', help: "labeled patients (3 = '5%', 7 = '10%'), or N slices as 'Ns' (e.g. 136s)" },
-  iterations: { type: 'number', help: 'training iterations (default 30000 on ACDC, 300 on the phantom)' },
-  batch: { type: 'number', default: 12, help: 'labeled slices per batch' },
+  iterations: { type: 'number', help: 'training iterations (default 30000 on ACDC, 200 on the phantom)' },
+  batch: { type: 'number', help: 'labeled slices per batch (default 12 on ACDC, 8 on the phantom)' },
   lr: { type: 'number', default: 0.01, help: 'SGD learning rate (constant, as published)' },
   momentum: { type: 'number', default: 0.9, help: 'SGD momentum' },
   'weight-decay': { type: 'number', default: 1e-4, help: 'SGD weight decay' },
   seed: { type: 'number', default: 1337, help: 'seed for weights, dropout, sampling and augmentation' },
-  size: { type: 'number', default: 256, help: 'training image size (slices are zoomed to size×size, nearest)' },
+  size: { type: 'number', help: 'training image size, slices zoomed to size×size (nearest); default 256 on ACDC, 64 on the phantom' },
   'val-every': { type: 'number', help: 'iterations between validations (default 200 on ACDC, 50 on the phantom)' },
   'val-volumes': { type: 'number', help: 'validate on the first N volumes only (default: all)' },
   'log-every': { type: 'number', default: 10, help: 'iterations between loss read-backs' },
@@ -39,27 +39,37 @@ if (args.resume && !args.out) {
   process.exit(2);
 }
 
-const root = args.data === 'phantom' ? null : (args.data ?? E.findAcdcRoot());
+const root = args.data ?? null;
 const onPhantom = !root;
 const labeled = /s$/.test(args.labeled) ? { slices: Number(args.labeled.slice(0, -1)) } : { patients: Number(args.labeled) };
+const size = args.size ?? (onPhantom ? 64 : 256);
 
 await E.init();
-const data = onPhantom
-  ? E.createPhantomDataset({ seed: args.seed, size: Math.min(args.size, 128) })
-  : await E.AcdcDataset.open({ root, labeled });
-console.error(onPhantom ? 'data: the embedded procedural cardiac phantom (no ACDC directory given or found)' : `data: ACDC at ${root}`);
+let data;
+try {
+  data = onPhantom ? new E.PhantomDataset({ seed: args.seed, size, trainSlices: 120, valVolumes: 4 }) : await E.AcdcDataset.open({ root, labeled });
+} catch (e) {
+  console.error(e.message);
+  await E.shutdown();
+  process.exit(2);
+}
+if (onPhantom) {
+  console.error('data: the embedded procedural cardiac phantom (no --data given): a demonstration, not ACDC.');
+  const found = E.findAcdcRoot();
+  if (found) console.error(`      ACDC is available at ${found}: pass --data ${found} to train on it.`);
+} else console.error(`data: ACDC at ${root}`);
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 const out = args.out ?? join('runs', `${args.method}-${onPhantom ? 'phantom' : 'acdc'}-${stamp}`);
 const t0 = performance.now();
 const result = await E.trainSupervised(data, {
-  iterations: args.iterations ?? (onPhantom ? 300 : 30000),
-  batch: args.batch,
+  iterations: args.iterations ?? (onPhantom ? 200 : 30000),
+  batch: args.batch ?? (onPhantom ? 8 : 12),
   lr: args.lr,
   momentum: args.momentum,
   weightDecay: args['weight-decay'],
   seed: args.seed,
-  size: onPhantom ? Math.min(args.size, 128) : args.size,
+  size,
   valEvery: args['val-every'] ?? (onPhantom ? 50 : 200),
   valLimit: args['val-volumes'],
   logEvery: args['log-every'],

@@ -24,6 +24,11 @@ function matmulCase(name, M, K, N, opts = {}) {
       s.a.dispose();
       s.b.dispose();
     },
+    tfjs: {
+      setup: (tf) => ({ a: tf.randomUniform(opts.transA ? [K, M] : [M, K], -1, 1), b: tf.randomUniform(opts.transB ? [N, K] : [K, N], -1, 1) }),
+      run: (tf, s) => tf.matMul(s.a, s.b, Boolean(opts.transA), Boolean(opts.transB)),
+      teardown: (tf, s) => Object.values(s).forEach((t) => t.dispose()),
+    },
   };
 }
 
@@ -39,6 +44,11 @@ function linearCase(name, rows, inF, outF) {
       s.x.dispose();
       s.w.dispose();
       s.b.dispose();
+    },
+    tfjs: {
+      setup: (tf) => ({ x: tf.randomUniform([rows, inF], -1, 1), w: tf.randomUniform([outF, inF], -1, 1), b: tf.randomUniform([outF], -1, 1) }),
+      run: (tf, s) => tf.add(tf.matMul(s.x, s.w, false, true), s.b),
+      teardown: (tf, s) => Object.values(s).forEach((t) => t.dispose()),
     },
   };
 }

@@ -18,8 +18,12 @@ export function plotCurves(logPath: string, pngPath: string, classNames = ['RV',
   const val = rows.filter((r) => r.val);
   if (!train.length) return;
   const losses = train.map((r) => r.loss!);
-  const smooth: number[] = [];
-  losses.forEach((v, i) => smooth.push(i ? 0.9 * smooth[i - 1] + 0.1 * v : v));
+  // Trailing mean over ~1/15 of the points: readable trend whatever the run's length.
+  const k = Math.max(1, Math.round(losses.length / 15));
+  const smooth = losses.map((_, i) => {
+    const from = Math.max(0, i - k + 1);
+    return losses.slice(from, i + 1).reduce((a, b) => a + b, 0) / (i + 1 - from);
+  });
   const valSeries: Series[] = [{ name: 'mean Dice', x: val.map((r) => r.iteration), y: val.map((r) => r.val!.dice) }];
   classNames.forEach((name, k) => {
     if (val.length && val[0].val!.perClass && val[0].val!.perClass.length > k) {

@@ -2,3 +2,4 @@ export { trainSupervised, type SupervisedConfig } from './supervised.js';
 export { evaluateVolumes, predictVolume, ACDC_CLASSES, type VolumeEvaluation, type VolumeResult } from './evaluate.js';
 export { prepareBatch, type HostBatch } from './batch.js';
 export { plotCurves } from './curves.js';
+export { busiestSlice, sliceDice, writeSliceOverlay } from './overlays.js';

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Evaluate a UNet checkpoint on ACDC volumes with BCP's protocol: per volume, slices zoomed to the
+// network's size (nearest), argmax, zoomed back, 3D Dice / Jaccard / HD95 / ASD per class (RV, Myo,
+// LV), mean over volumes then classes. Prints the literature's convention (an empty prediction scores
+// 0 for every metric) and an honest one beside it (undefined distances left out and counted).
+// Usage: node bench/eval-acdc.js --checkpoint run/model_best.safetensors --data DIR [--list val.list]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from '../dist/index.js';
+
+const usage = 'usage: node bench/eval-acdc.js --checkpoint FILE --data DIR [--list FILE] [options]';
+let args;
+try {
+  args = E.parseArgs(process.argv.slice(2), {
+    checkpoint: { type: 'string', help: 'UNet weights (safetensors, PyTorch names)' },
+    data: { type: 'string', help: 'ACDC directory in the SSL4MIS layout' },
+    list: { type: 'string', default: 'val.list', help: 'volume list relative to --data (e.g. val.list, test.list)' },
+    size: { type: 'number', default: 256, help: 'network input size the checkpoint was trained at' },
+    classes: { type: 'number', default: 4, help: 'number of classes including background' },
+    spacing: { type: 'boolean', default: false, help: 'distances in mm from the files’ voxel spacing (HDF5 has none: error)' },
+    overlays: { type: 'number', default: 4, help: 'write PNG overlays for the busiest slice of the first N volumes' },
+    out: { type: 'string', help: 'folder for results.json and overlays (default: beside the checkpoint)' },
+  }, usage);
+  if (!args.checkpoint || !args.data) throw new Error(`--checkpoint and --data are required\n${usage}`);
+} catch (e) {
+  console.error(e.message);
+  process.exit(2);
+}
+
+await E.init();
+const out = args.out ?? join(args.checkpoint, '..', 'eval');
+mkdirSync(out, { recursive: true });
+let data;
+try {
+  data = await E.AcdcDataset.open({ root: args.data, labeled: { slices: 0 }, volumeList: args.list });
+  if (args.spacing && !data.getVolume(data.valVolumes[0]).spacing) {
+    throw new Error(`--spacing: the volumes in ${args.data} record no voxel spacing (SSL4MIS's HDF5 files do not); evaluate in voxel units or use NIfTI`);
+  }
+} catch (e) {
+  console.error(e.message);
+  await E.shutdown();
+  process.exit(2);
+}
+const model = new E.UNet({ numClasses: args.classes });
+E.loadModule(args.checkpoint, model);
+model.eval();
+
+const bar = new E.ProgressBar(data.valVolumes.length, 'eval ');
+let done = 0;
+const overlays = [];
+const result = await E.evaluateVolumes(model, data, [...data.valVolumes], args.size, {
+  useSpacing: args.spacing,
+  onVolume: (vol, pred) => {
+    if (done < args.overlays) overlays.push(E.writeSliceOverlay(out, vol, pred, E.busiestSlice(vol), args.classes));
+    bar.update(++done);
+  },
+});
+bar.done();
+
+const r = result.report;
+const fmt = (v, digits = 2) => (v === null || v === undefined ? '–' : v.toFixed(digits));
+console.log(`\n${'class'.padEnd(8)} ${'Dice %'.padStart(8)} ${'Jaccard %'.padStart(10)} ${'HD95'.padStart(8)} ${'ASD'.padStart(8)}   honest: ${'HD95'.padStart(8)} ${'ASD'.padStart(8)}  empty preds`);
+for (const c of [...r.classes, { name: 'mean', literature: r.literature, honest: r.honest, emptyPredictions: r.emptyPredictions }]) {
+  const l = c.literature;
+  const h = c.honest;
+  console.log(
+    `${c.name.padEnd(8)} ${fmt(l.dice * 100).padStart(8)} ${fmt(l.jaccard * 100).padStart(10)} ${fmt(l.hd95).padStart(8)} ${fmt(l.asd).padStart(8)}   ` +
+      `        ${fmt(h.hd95).padStart(8)} ${fmt(h.asd).padStart(8)}  ${c.emptyPredictions}`,
+  );
+}
+console.log(`\n${r.volumes} volumes · distances in ${args.spacing ? 'mm' : 'voxels'} · ASD = mean distance from the prediction's surface to the ground truth's (medpy asd, as BCP)`);
+writeFileSync(join(out, 'results.json'), JSON.stringify({ checkpoint: args.checkpoint, list: args.list, size: args.size, summary: r, volumes: result.volumes }, null, 2));
+console.log(`results: ${join(out, 'results.json')}${overlays.length ? ` · overlays: ${overlays.join(', ')}` : ''}`);
+model.dispose();
+await E.shutdown();
