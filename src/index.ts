@@ -1,5 +1,5 @@
 // Public API of the engine.
-export { init, shutdown, runtime, memoryStats, sync, enableProfiling, type Runtime, type MemoryStats } from './gpu/runtime.js';
+export { init, shutdown, runtime, memoryStats, sync, flush, enableProfiling, type Runtime, type MemoryStats } from './gpu/runtime.js';
 export { formatTimings } from './gpu/profiler.js';
 export { Tensor, Storage, empty, tensor, zeros, type DType } from './tensor/tensor.js';
 export { tidy, keep, scopeDepth } from './tensor/scope.js';

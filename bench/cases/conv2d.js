@@ -1,5 +1,6 @@
 // conv2d 3×3 (padding 1) at the UNet's shapes, batch 4: forward, input gradient and weight gradient.
 // Each case: { name, flops, setup(E) → state, run(E, state), teardown(E, state) }, E = dist/index.js.
+import { randomTensor } from '../random-tensor.js';
 
 const SHAPES = [
   // [N, Cin, H, W, Cout]
@@ -8,17 +9,6 @@ const SHAPES = [
   [4, 64, 64, 64, 64],
   [4, 256, 16, 16, 256],
 ];
-
-function randomTensor(E, shape, seed) {
-  let s = seed >>> 0;
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = s / 2 ** 31 - 1;
-  }
-  return E.tensor(data, shape);
-}
 
 function setupFor([n, cin, h, w, cout]) {
   return async (E) => ({

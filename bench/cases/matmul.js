@@ -1,17 +1,6 @@
 // Benchmark cases for the matmul family (timed by bench/kernels.js). Each case sets up its inputs
 // once; `run` records one forward op and disposes its result.
-
-/** Random f32 values in [−1, 1) without touching the engine's RNG. */
-function randomTensor(E, shape, seed) {
-  let s = seed >>> 0;
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    v[i] = s / 2 ** 31 - 1;
-  }
-  return E.tensor(v, shape);
-}
+import { randomTensor } from '../random-tensor.js';
 
 function matmulCase(name, M, K, N, opts = {}) {
   return {

@@ -62,6 +62,11 @@ export function memoryStats(): MemoryStats {
   return { ...r.pool.getStats(), pipelines: r.pipelines.size, dispatches: r.queue.dispatches, submits: r.queue.submits };
 }
 
+/** Submit everything recorded so far without waiting for it. */
+export function flush(): void {
+  runtime().queue.flush();
+}
+
 export async function sync(): Promise<void> {
   await runtime().queue.sync();
 }

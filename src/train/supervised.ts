@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backward } from '../autograd/node.js';
-import { sync } from '../gpu/runtime.js';
+import { flush, sync } from '../gpu/runtime.js';
 import { writeFileAtomic } from '../io/safetensors.js';
 import { supervisedSegLoss } from '../losses/segmentation.js';
 import { UNet } from '../models/unet.js';
@@ -91,6 +91,9 @@ export async function trainSupervised(data: SegDataset, cfg: SupervisedConfig): 
       optimizer.zeroGrad();
       return keep(l);
     });
+    // Submit the whole step now: the GPU (or llvmpipe's threads) runs it while this thread augments and
+    // zooms the next batch, so data preparation never makes the GPU wait.
+    flush();
     it++;
     if (it % cfg.logEvery === 0 || it === cfg.iterations) {
       const value = await loss.item();
