@@ -13,15 +13,16 @@ let args;
 try {
   args = E.parseArgs(process.argv.slice(2), {
     checkpoint: { type: 'string', help: 'UNet weights (safetensors, PyTorch names)' },
-    data: { type: 'string', help: 'ACDC directory in the SSL4MIS layout' },
+    data: { type: 'string', help: 'ACDC directory in the SSL4MIS layout (HDF5 volumes)' },
     list: { type: 'string', default: 'val.list', help: 'volume list relative to --data (e.g. val.list, test.list)' },
+    nifti: { type: 'string', help: 'instead of --data: the challenge NIfTI files, as a comma-separated list of patientXXX_frameYY.nii.gz (each with its _gt file)' },
     size: { type: 'number', default: 256, help: 'network input size the checkpoint was trained at' },
     classes: { type: 'number', default: 4, help: 'number of classes including background' },
     spacing: { type: 'boolean', default: false, help: 'distances in mm from the files’ voxel spacing (HDF5 has none: error)' },
     overlays: { type: 'number', default: 4, help: 'write PNG overlays for the busiest slice of the first N volumes' },
     out: { type: 'string', help: 'folder for results.json and overlays (default: beside the checkpoint)' },
   }, usage);
-  if (!args.checkpoint || !args.data) throw new Error(`--checkpoint and --data are required\n${usage}`);
+  if (!args.checkpoint || !(args.data || args.nifti)) throw new Error(`--checkpoint and --data (or --nifti) are required\n${usage}`);
 } catch (e) {
   console.error(e.message);
   process.exit(2);
@@ -32,15 +33,21 @@ const out = args.out ?? join(args.checkpoint, '..', 'eval');
 mkdirSync(out, { recursive: true });
 let data;
 try {
-  data = await E.AcdcDataset.open({ root: args.data, labeled: { slices: 0 }, volumeList: args.list });
+  data = args.nifti ? niftiVolumes(args.nifti.split(','), args.classes) : await E.AcdcDataset.open({ root: args.data, labeled: { slices: 0 }, volumeList: args.list });
   if (args.spacing && !data.getVolume(data.valVolumes[0]).spacing) {
-    throw new Error(`--spacing: the volumes in ${args.data} record no voxel spacing (SSL4MIS's HDF5 files do not); evaluate in voxel units or use NIfTI`);
+    throw new Error(`--spacing: these volumes record no voxel spacing (SSL4MIS's HDF5 files do not); evaluate in voxel units, or give the challenge NIfTI files with --nifti`);
   }
 } catch (e) {
   console.error(e.message);
   await E.shutdown();
   process.exit(2);
 }
+/** The evaluation needs only volumes: NIfTI files (min-max normalised, spacing from the header). */
+function niftiVolumes(files, numClasses) {
+  const volumes = new Map(files.map((f) => [f, E.readAcdcNifti(f, undefined, numClasses)]));
+  return { numClasses, valVolumes: files, getVolume: (name) => volumes.get(name), describe: () => `${files.length} NIfTI volumes` };
+}
+
 const model = new E.UNet({ numClasses: args.classes });
 E.loadModule(args.checkpoint, model);
 model.eval();

@@ -241,6 +241,7 @@ test('NIfTI: gzipped image + _gt read as [D,H,W], per-volume min-max normalised,
   const s = E.readAcdcNifti(img);
   assert.is(s.name, 'patient001_frame01');
   assert.equal([s.depth, s.height, s.width], [nz, ny, nx]);
+  assert.equal(s.spacing, [10, 1.5, 1.5], 'spacing in (z, y, x) order, for distances in mm');
   // Linear raw values → normalised i/(n−1); f32 rounding only (atol 1e-6).
   s.image.forEach((v, i) => assert.ok(Math.abs(v - i / (raw.length - 1)) < 1e-6, `voxel ${i}: ${v}`));
   assert.equal([...s.label], gt);

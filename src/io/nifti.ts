@@ -107,7 +107,9 @@ export function readAcdcNifti(imagePath: string, labelPath = imagePath.replace(/
   }
   const [depth, height, width] = image.shape;
   const name = (imagePath.split('/').pop() ?? imagePath).replace(/\.nii(\.gz)?$/, '');
-  const sample: VolumeSample = { name, depth, height, width, image: minMaxNormalise(image.data), label };
+  // NIfTI gives spacing as (x, y, z); VolumeSample keeps (z, y, x) like its [D, H, W] layout.
+  const [sx, sy, sz] = image.spacing;
+  const sample: VolumeSample = { name, depth, height, width, image: minMaxNormalise(image.data), label, spacing: [sz, sy, sx] };
   validatePair(labelPath, image.shape, sample.image, sample.label, numClasses);
   return sample;
 }
