@@ -11,3 +11,6 @@ export * from './conv2d.js';
 export * from './pool.js';
 export * from './resize.js';
 export * from './norm.js';
+export * from './blend.js';
+export * from './seg-loss.js';
+export * from './sa-loss.js';

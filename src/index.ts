@@ -18,3 +18,4 @@ export * from './train/index.js';
 export * from './cli/args.js';
 export * from './cli/progress.js';
 export * from './data/index.js';
+export * from './sraseg/index.js';

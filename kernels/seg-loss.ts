@@ -1,0 +1,110 @@
+// SRA-Seg's soft segmentation loss (shaders/seg-loss.wgsl): soft Dice + soft cross-entropy from
+// logits and a soft target, fused — a partial-sums pass over pixel chunks, a one-workgroup finalize
+// that also keeps per-(sample, class) statistics, and one backward pass per pixel with the softmax
+// recomputed inside. Key: the class count, the clamp switch and the pixels per invocation (all change
+// the WGSL); sizes travel in uniforms. `softSegLossComposed` is the same loss written in the general
+// differentiable ops: the reference for tests, the fallback beyond the fused kernels' loop budget, and
+// the form to use where a second derivative is needed (the fused backward is first-order only).
+import source from '../shaders/seg-loss.wgsl';
+import { isGradEnabled, record } from '../src/autograd/node.js';
+import { sameShape, ShapeError } from '../src/tensor/shape.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import { expectDtype, fill, grid1d, out, Params, run, sections } from './common.js';
+import { add, clamp, detach, div, log, mul, rsub } from './elementwise.js';
+import { mean, sum } from './reduce.js';
+import { softmax } from './softmax.js';
+
+const SRC = sections(source);
+const WG = 64;
+/** Loop iterations a workgroup may spend (half llvmpipe's ~65,535 cap, as kernels/loop-budget.ts). */
+const LOOP_BUDGET = 32768;
+/** Classes held in per-invocation arrays by the fused kernels. */
+const MAX_FUSED_CLASSES = 32;
+/** Bounds of the published clamping of probabilities and targets. */
+export const SOFT_SEG_CLAMP: readonly [number, number] = [1e-6, 1 - 1e-6];
+
+export interface SoftSegLossOptions {
+  /** Clamp softmax and target to [1e−6, 1 − 1e−6] as the published code does (default true). */
+  clamp?: boolean;
+  /** Added to each Dice denominator (default 1e−6). */
+  eps?: number;
+}
+
+export interface SoftSegLoss {
+  /** Scalar Dice + CE, differentiable in the logits (the target is a constant). */
+  loss: Tensor;
+  /** The two terms for logging (not differentiable). */
+  dice: Tensor;
+  ce: Tensor;
+}
+
+function check(logits: Tensor, target: Tensor): void {
+  const op = 'softSegLoss';
+  expectDtype(op, logits, 'f32');
+  expectDtype(op, target, 'f32');
+  if (logits.rank !== 4 || !sameShape(logits.shape, target.shape) || logits.size === 0) {
+    throw new ShapeError(op, 'logits and target must be non-empty [B, C, H, W] of the same shape', [logits.shape, target.shape]);
+  }
+}
+
+/**
+ * Soft Dice + soft CE (eq. 12–14 as coded): Dice per sample and class with a linear denominator,
+ * 1 − mean over B×C (background included); CE = −Σ_c t·log p averaged over pixels.
+ */
+export function softSegLoss(logits: Tensor, target: Tensor, options: SoftSegLossOptions = {}): SoftSegLoss {
+  check(logits, target);
+  const clampOn = options.clamp ?? true;
+  const eps = options.eps ?? 1e-6;
+  const [B, C, H, W] = logits.shape;
+  const plane = H * W;
+  // Pixels per invocation so that one partials workgroup stays within the loop budget: 3C + 2 trips
+  // per pixel, plus about 3·WG·K for clearing, staging and tree-reducing its K = 3C + 1 sums.
+  const reductionTrips = 3 * WG * (3 * C + 1);
+  const ppt = Math.floor((LOOP_BUDGET - reductionTrips) / (WG * (3 * C + 2)));
+  const chunkPixels = WG * Math.max(ppt, 1);
+  const chunks = Math.ceil(plane / chunkPixels);
+  const finalizeTrips = B * C * chunks + B * chunks + WG;
+  if (C > MAX_FUSED_CLASSES || ppt < 1 || finalizeTrips > LOOP_BUDGET || chunks > 65535 || B > 65535) {
+    return softSegLossComposed(logits, target, options);
+  }
+  const key = `segLoss:C${C}:${clampOn ? 'clamp' : 'raw'}:${ppt}`;
+  const spec = (name: string) => ({ key: `${key}:${name}`, source: () => fill(SRC[name], { C, CLAMP: String(clampOn), PPT: ppt }) });
+  const p = new Params().u32(B, plane, chunks, chunkPixels).f32(eps).u32(0, 0, 0);
+
+  const partials = out([B, chunks, 3 * C + 1], 'f32', 'softSegLoss.partials');
+  run(spec('partials'), [logits, target, partials], p, [chunks, B, 1], 'softSegLoss');
+  const stats = out([B, C, 2], 'f32', 'softSegLoss.stats');
+  const loss = out([], 'f32', 'softSegLoss');
+  const dice = out([], 'f32', 'softSegLoss.dice');
+  const ce = out([], 'f32', 'softSegLoss.ce');
+  run(spec('finalize'), [partials, stats, loss, dice, ce], p, [1, 1, 1], 'softSegLoss');
+  partials.dispose();
+
+  record(loss, 'softSegLoss', [logits], [logits, target, stats], (g, [x, t, st]) => {
+    // The fused backward is first-order only; a second derivative needs the composed loss.
+    if (isGradEnabled()) throw new Error('softSegLoss: createGraph is not supported by the fused kernel; use softSegLossComposed');
+    const dx = out(x.shape, 'f32', 'softSegLossGrad');
+    run(spec('grad'), [x, t, st, g, dx], p, grid1d(B * plane, WG), 'softSegLoss');
+    return [dx];
+  });
+  stats.dispose();
+  return { loss, dice, ce };
+}
+
+/** The same loss from the general differentiable ops (softmax, clamp, products, sums, log). */
+export function softSegLossComposed(logits: Tensor, target: Tensor, options: SoftSegLossOptions = {}): SoftSegLoss {
+  check(logits, target);
+  const [lo, hi] = SOFT_SEG_CLAMP;
+  const clampOn = options.clamp ?? true;
+  const eps = options.eps ?? 1e-6;
+  const probs = softmax(logits, 1);
+  const q = clampOn ? clamp(probs, lo, hi) : probs;
+  const t = clampOn ? clamp(target, lo, hi) : target;
+  const pixels = [2, 3];
+  const inter = sum(mul(q, t), pixels);
+  const den = add(add(sum(q, pixels), sum(t, pixels)), eps);
+  const dice = rsub(1, mean(div(mul(inter, 2), den)));
+  const [B, , H, W] = logits.shape;
+  const ce = mul(sum(mul(t, log(q))), -1 / (B * H * W));
+  return { loss: add(dice, ce), dice: detach(dice), ce: detach(ce) };
+}
