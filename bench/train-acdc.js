@@ -6,11 +6,21 @@ import * as E from '../dist/index.js';
 
 const usage = 'usage: node bench/train-acdc.js [--data DIR] [--method supervised] [options]';
 const spec = {
-  method: { type: 'string', default: 'supervised', help: 'supervised (bcp and sra-seg: see docs/RESULTS.md for status)' },
+  method: { type: 'string', default: 'supervised', help: 'supervised | bcp | sra-seg' },
   data: { type: 'string', help: 'ACDC directory in the SSL4MIS layout (train_slices.list, val.list, data/); without it: the embedded phantom' },
   labeled: { type: 'string', default: '7', help: "labeled patients (3 = '5%', 7 = '10%'), or N slices as 'Ns' (e.g. 136s)" },
-  iterations: { type: 'number', help: 'training iterations (default 30000 on ACDC, 200 on the phantom)' },
+  iterations: { type: 'number', help: 'supervised: training iterations; bcp/sra-seg: self-training iterations (default 30000 on ACDC, 200 on the phantom)' },
+  'pre-iterations': { type: 'number', help: 'bcp/sra-seg pre-training iterations (default 10000 on ACDC, 100 on the phantom)' },
   batch: { type: 'number', help: 'labeled slices per batch (default 12 on ACDC, 8 on the phantom)' },
+  'unlabeled-batch': { type: 'number', help: 'bcp/sra-seg: unlabeled slices per batch (default: as --batch)' },
+  ema: { type: 'number', default: 0.99, help: 'bcp/sra-seg: EMA decay of the teacher' },
+  'teacher-eval': { type: 'boolean', default: false, help: 'run the teacher in eval mode for pseudo-labels (published: train mode)' },
+  'largest-component': { type: 'boolean', default: true, help: 'keep the largest connected component per class in pseudo-labels' },
+  'soft-mix': { type: 'boolean', default: true, help: 'sra-seg: smoothed mask, labels blended with the same α (--no-soft-mix for Table 3)' },
+  'soft-loss': { type: 'boolean', default: true, help: 'sra-seg: soft Dice + soft CE (--no-soft-loss for Table 3)' },
+  sa: { type: 'boolean', default: true, help: 'sra-seg: similarity-alignment loss (needs --dinov2; --no-sa to train without it)' },
+  blend: { type: 'string', default: 'avgpool3', help: 'sra-seg mask smoothing: avgpool3 (paper) | gauss5 | box7 (published code)' },
+  'zero-pad': { type: 'boolean', default: false, help: 'sra-seg: smooth with zero padding, blending the image border (as the published code)' },
   lr: { type: 'number', default: 0.01, help: 'SGD learning rate (constant, as published)' },
   momentum: { type: 'number', default: 0.9, help: 'SGD momentum' },
   'weight-decay': { type: 'number', default: 1e-4, help: 'SGD weight decay' },
@@ -30,8 +40,15 @@ try {
   console.error(e.message);
   process.exit(2);
 }
-if (args.method !== 'supervised') {
-  console.error(`--method ${args.method}: not implemented yet (only 'supervised' is); see docs/RESULTS.md.`);
+if (!['supervised', 'bcp', 'sra-seg'].includes(args.method)) {
+  console.error(`--method ${args.method}: unknown (supervised | bcp | sra-seg)`);
+  process.exit(2);
+}
+if (args.method === 'sra-seg' && args.sa) {
+  console.error(
+    'sra-seg with the SA loss needs the DINOv2 ViT, which is not wired into training yet (issue 4/5);\n' +
+      'run with --no-sa to train SRA-Seg without it (soft mix + soft loss).',
+  );
   process.exit(2);
 }
 if (args.resume && !args.out) {
@@ -62,9 +79,7 @@ if (onPhantom) {
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 const out = args.out ?? join('runs', `${args.method}-${onPhantom ? 'phantom' : 'acdc'}-${stamp}`);
 const t0 = performance.now();
-const result = await E.trainSupervised(data, {
-  iterations: args.iterations ?? (onPhantom ? 200 : 30000),
-  batch: args.batch ?? (onPhantom ? 8 : 12),
+const common = {
   lr: args.lr,
   momentum: args.momentum,
   weightDecay: args['weight-decay'],
@@ -75,7 +90,30 @@ const result = await E.trainSupervised(data, {
   logEvery: args['log-every'],
   out,
   resume: args.resume,
-});
+};
+const batch = args.batch ?? (onPhantom ? 8 : 12);
+let result;
+if (args.method === 'supervised') {
+  result = await E.trainSupervised(data, { ...common, iterations: args.iterations ?? (onPhantom ? 200 : 30000), batch });
+} else {
+  const { self } = await E.trainSemiSupervised(data, {
+    ...common,
+    method: args.method,
+    preIterations: args['pre-iterations'] ?? (onPhantom ? 100 : 10000),
+    selfIterations: args.iterations ?? (onPhantom ? 200 : 30000),
+    labeledBatch: batch,
+    unlabeledBatch: args['unlabeled-batch'] ?? batch,
+    emaAlpha: args.ema,
+    teacherMode: args['teacher-eval'] ? 'eval' : 'train',
+    largestComponent: args['largest-component'],
+    softMix: args['soft-mix'],
+    softLoss: args['soft-loss'],
+    blend: args.blend,
+    zeroPad: args['zero-pad'],
+    sa: args.method === 'sra-seg' && args.sa,
+  });
+  result = self;
+}
 const minutes = (performance.now() - t0) / 60000;
 console.log(`done in ${minutes.toFixed(1)} min · best validation Dice ${result.bestDice.toFixed(4)} · run folder ${out}`);
 await E.shutdown();

@@ -1,0 +1,143 @@
+// One training stage (supervised training, BCP/SRA-Seg pre-training or self-training): the loop
+// around a method's step — progress bar, loss read-back every `logEvery`, validation of the student
+// every `valEvery`, best/last checkpoints (PyTorch names, atomic writes), the JSON-lines log, the
+// curves PNG, and an exact resume from the last checkpoint (weights, optimiser, RNG and sampler state).
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ProgressBar } from '../cli/progress.js';
+import type { SegDataset } from '../data/dataset.js';
+import { flush, sync } from '../gpu/runtime.js';
+import { writeFileAtomic } from '../io/safetensors.js';
+import type { UNet } from '../models/unet.js';
+import { loadModule, saveModule } from '../nn/checkpoint.js';
+import type { Module } from '../nn/module.js';
+import type { Optimizer, OptimizerStateDict } from '../nn/optim.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { plotCurves } from './curves.js';
+import { evaluateVolumes, type VolumeEvaluation } from './evaluate.js';
+
+export interface StageConfig {
+  /** Folder of this stage's files. */
+  out: string;
+  iterations: number;
+  valEvery: number;
+  /** Iterations between loss read-backs (each costs a GPU round trip). */
+  logEvery: number;
+  size: number;
+  resume: boolean;
+  /** Validate on the first N volumes only (default all). */
+  valLimit?: number;
+  /** Written to config.json. */
+  describe: Record<string, unknown>;
+}
+
+export interface StageMethod {
+  /** The network being trained and validated. */
+  student: UNet;
+  optimizer: Optimizer;
+  /** Further modules saved with each checkpoint (e.g. the EMA teacher) under `<name>_last.safetensors`. */
+  extraModules?: Record<string, Module>;
+  /** One training iteration: forward, backward, optimiser (and EMA) step; returns the loss (owned by the caller) and extra scalars to log. */
+  step(iteration: number): Promise<{ loss: Tensor; logs?: Record<string, Tensor> }>;
+  /** Method state for resume (RNGs, samplers): JSON-serialisable. */
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+interface SavedState {
+  iteration: number;
+  bestDice: number;
+  bestIteration: number;
+  optimizer: OptimizerStateDict;
+  generator: { seed: number; offset: number };
+  method: unknown;
+}
+
+export interface StageResult {
+  bestDice: number;
+  bestIteration: number;
+  bestCheckpoint: string;
+  last: VolumeEvaluation | null;
+}
+
+export async function runStage(data: SegDataset, cfg: StageConfig, m: StageMethod): Promise<StageResult> {
+  mkdirSync(cfg.out, { recursive: true });
+  const logPath = join(cfg.out, 'log.jsonl');
+  const statePath = join(cfg.out, 'state_last.json');
+  const bestPath = join(cfg.out, 'model_best.safetensors');
+  let start = 0;
+  let bestDice = -1;
+  let bestIteration = 0;
+
+  if (cfg.resume && existsSync(statePath)) {
+    const st = JSON.parse(readFileSync(statePath, 'utf8')) as SavedState;
+    loadModule(join(cfg.out, 'model_last.safetensors'), m.student);
+    for (const [name, mod] of Object.entries(m.extraModules ?? {})) loadModule(join(cfg.out, `${name}_last.safetensors`), mod);
+    m.optimizer.loadStateDict(reviveOptimizerState(st.optimizer));
+    m.student.generator.setState(st.generator);
+    m.setState(st.method);
+    [start, bestDice, bestIteration] = [st.iteration, st.bestDice, st.bestIteration];
+    console.error(`resuming ${cfg.out} at iteration ${start} (best validation Dice ${bestDice.toFixed(4)} at ${bestIteration})`);
+  } else {
+    writeFileAtomic(logPath, '');
+    writeFileAtomic(join(cfg.out, 'config.json'), JSON.stringify({ ...cfg.describe, data: data.describe(), ...cfg }, null, 2));
+  }
+
+  const bar = new ProgressBar(cfg.iterations, `${cfg.describe.stage ?? 'train'} `, start);
+  let last: VolumeEvaluation | null = null;
+  const t0 = performance.now();
+  for (let it = start; it < cfg.iterations; ) {
+    m.student.train();
+    const { loss, logs = {} } = await m.step(it);
+    // Submit the whole step now: the GPU (or llvmpipe's threads) runs it while this thread prepares
+    // the next batch on the CPU, so data preparation never makes the GPU wait.
+    flush();
+    it++;
+    if (it % cfg.logEvery === 0 || it === cfg.iterations) {
+      const row: Record<string, number> = { iteration: it, loss: await loss.item() };
+      for (const [k, t] of Object.entries(logs)) row[k] = await t.item();
+      row.seconds = (performance.now() - t0) / 1000;
+      appendFileSync(logPath, JSON.stringify(row) + '\n');
+      bar.update(it, { loss: row.loss, best: Math.max(bestDice, 0) });
+    } else bar.update(it);
+    loss.dispose();
+    for (const t of Object.values(logs)) t.dispose();
+
+    if (it % cfg.valEvery === 0 || it === cfg.iterations) {
+      m.student.eval();
+      last = await evaluateVolumes(m.student, data, data.valVolumes.slice(0, cfg.valLimit ?? data.valVolumes.length), cfg.size);
+      const dice = last.summary.meanDice;
+      appendFileSync(logPath, JSON.stringify({ iteration: it, val: { dice, hd95: last.summary.meanHd95, perClass: last.summary.perClassDice } }) + '\n');
+      if (dice > bestDice) {
+        [bestDice, bestIteration] = [dice, it];
+        await saveModule(bestPath, m.student, { iteration: String(it), dice: String(dice) });
+      }
+      bar.log(`iteration ${it}: validation Dice ${dice.toFixed(4)} (best ${bestDice.toFixed(4)} at ${bestIteration})`);
+      await saveModule(join(cfg.out, 'model_last.safetensors'), m.student, { iteration: String(it) });
+      for (const [name, mod] of Object.entries(m.extraModules ?? {})) await saveModule(join(cfg.out, `${name}_last.safetensors`), mod, { iteration: String(it) });
+      const state: SavedState = {
+        iteration: it,
+        bestDice,
+        bestIteration,
+        optimizer: await m.optimizer.stateDict(),
+        generator: m.student.generator.state(),
+        method: m.getState(),
+      };
+      writeFileAtomic(statePath, JSON.stringify(state, (_, v) => (v instanceof Float32Array ? Array.from(v) : v)));
+      plotCurves(logPath, join(cfg.out, 'curves.png'));
+    }
+  }
+  bar.done();
+  await sync();
+  return { bestDice, bestIteration, bestCheckpoint: bestPath, last };
+}
+
+/** JSON turned the optimiser's Float32Array slots into plain arrays; make them typed again. */
+function reviveOptimizerState(saved: OptimizerStateDict): OptimizerStateDict {
+  return {
+    ...saved,
+    state: saved.state.map((s) =>
+      s ? { step: s.step, slots: Object.fromEntries(Object.entries(s.slots).map(([k, v]) => [k, Float32Array.from(v as ArrayLike<number>)])) } : null,
+    ),
+  };
+}

@@ -1,0 +1,77 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import * as E from '../src/index.js';
+
+const quiet = <T>(fn: () => Promise<T>) => {
+  const err = console.error;
+  console.error = () => {};
+  return fn().finally(() => (console.error = err));
+};
+
+const phantom = () => new E.PhantomDataset({ seed: 3, size: 32, trainSlices: 16, labeledSlices: 6, valVolumes: 1, volumeDepth: 3 });
+
+const config = (out: string, method: E.SemiMethod, resume = false, selfIterations = 4): E.SemiConfig => ({
+  method,
+  preIterations: 2,
+  selfIterations,
+  labeledBatch: 2,
+  unlabeledBatch: 2,
+  lr: 0.01,
+  momentum: 0.9,
+  weightDecay: 1e-4,
+  seed: 9,
+  size: 32,
+  valEvery: 2,
+  valLimit: 1,
+  logEvery: 1,
+  out,
+  resume,
+  emaAlpha: 0.99,
+  teacherMode: 'train',
+  largestComponent: true,
+  softMix: true,
+  softLoss: true,
+  blend: 'avgpool3',
+  zeroPad: false,
+  sa: false,
+});
+
+const losses = (p: string) =>
+  readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.loss !== undefined).map((r) => r.loss as number);
+
+for (const method of ['bcp', 'sra-seg'] as const) {
+  test(`${method}: pre-train then self-train run end to end, with finite losses, checkpoints and the teacher saved`, async () => {
+    const dir = mkdtempSync(`/tmp/sraseg-${method}-`);
+    const { pre, self } = await quiet(() => E.trainSemiSupervised(phantom(), config(dir, method)));
+    assert.ok(pre.bestDice >= 0 && self.bestDice >= 0);
+    for (const f of ['pretrain/model_best.safetensors', 'selftrain/model_last.safetensors', 'selftrain/teacher_last.safetensors', 'selftrain/curves.png']) {
+      assert.ok(existsSync(`${dir}/${f}`), f);
+    }
+    const l = losses(`${dir}/selftrain/log.jsonl`);
+    assert.is(l.length, 4);
+    assert.ok(l.every(Number.isFinite), `finite losses ${l}`);
+  });
+}
+
+test('sra-seg self-training resumes exactly', async () => {
+  const dir = mkdtempSync('/tmp/sraseg-resume-');
+  await quiet(() => E.trainSemiSupervised(phantom(), config(`${dir}/straight`, 'sra-seg')));
+  await quiet(() => E.trainSemiSupervised(phantom(), config(`${dir}/split`, 'sra-seg', false, 2)));
+  await quiet(() => E.trainSemiSupervised(phantom(), config(`${dir}/split`, 'sra-seg', true, 4)));
+  assert.equal(losses(`${dir}/split/selftrain/log.jsonl`), losses(`${dir}/straight/selftrain/log.jsonl`));
+  const a = E.loadSafetensors(`${dir}/straight/selftrain/teacher_last.safetensors`).tensors;
+  const b = E.loadSafetensors(`${dir}/split/selftrain/teacher_last.safetensors`).tensors;
+  for (const [k, t] of a) assert.equal(Array.from(b.get(k)!.data as Float32Array), Array.from(t.data as Float32Array), k);
+});
+
+test('asking for the SA loss without the ViT is a clear error', async () => {
+  try {
+    await E.trainSemiSupervised(phantom(), { ...config('/tmp/x', 'sra-seg'), sa: true });
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.match((e as Error).message, /--no-sa/);
+  }
+});
+
+test.run();
