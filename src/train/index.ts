@@ -5,3 +5,4 @@ export { plotCurves } from './curves.js';
 export { busiestSlice, sliceDice, writeSliceOverlay } from './overlays.js';
 export { trainSemiSupervised, type SemiConfig, type SemiMethod } from './semi.js';
 export { runStage, type StageConfig, type StageMethod, type StageResult } from './stage.js';
+export { correctPixelFeatures, gaussianKde, writeDomainGapPlot } from './domain-gap.js';
