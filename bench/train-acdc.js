@@ -8,6 +8,7 @@ const usage = 'usage: node bench/train-acdc.js [--data DIR] [--method supervised
 const spec = {
   method: { type: 'string', default: 'supervised', help: 'supervised | bcp | sra-seg' },
   data: { type: 'string', help: 'ACDC directory in the SSL4MIS layout (train_slices.list, val.list, data/); without it: the embedded phantom' },
+  unlabeled: { type: 'string', default: 'real', help: "bcp/sra-seg unlabeled pool: 'real' (the other training slices) or a folder of synthetic .h5/.png slices" },
   labeled: { type: 'string', default: '7', help: "labeled patients (3 = '5%', 7 = '10%'), or N slices as 'Ns' (e.g. 136s)" },
   iterations: { type: 'number', help: 'supervised: training iterations; bcp/sra-seg: self-training iterations (default 30000 on ACDC, 200 on the phantom)' },
   'pre-iterations': { type: 'number', help: 'bcp/sra-seg pre-training iterations (default 10000 on ACDC, 100 on the phantom)' },
@@ -65,6 +66,7 @@ await E.init();
 let data;
 try {
   data = onPhantom ? new E.PhantomDataset({ seed: args.seed, size, trainSlices: 120, valVolumes: 4 }) : await E.AcdcDataset.open({ root, labeled });
+  if (args.unlabeled !== 'real') data = await E.WithUnlabeled.open(data, args.unlabeled);
 } catch (e) {
   console.error(e.message);
   await E.shutdown();

@@ -32,3 +32,4 @@ export {
 export { TwoStreamBatchSampler, type TwoStreamBatch, type TwoStreamSamplerState } from './sampler.js';
 export { ensureHdf5Ready, readHdf5Datasets, type Hdf5Array, type HostArray } from '../io/hdf5.js';
 export { readNifti, readAcdcNifti, minMaxNormalise, type NiftiVolume } from '../io/nifti.js';
+export { WithUnlabeled, readSliceFile } from './synthetic.js';
