@@ -14,3 +14,4 @@ export * from './norm.js';
 export * from './blend.js';
 export * from './seg-loss.js';
 export * from './sa-loss.js';
+export * from './attention.js';

@@ -19,3 +19,7 @@ export * from './cli/args.js';
 export * from './cli/progress.js';
 export * from './data/index.js';
 export * from './sraseg/index.js';
+export * from './models/vit.js';
+export * from './models/vit-weights.js';
+export * from './models/pos-embed.js';
+export * from './io/pth.js';
