@@ -59,6 +59,19 @@ const cases: Case[] = [
   { name: '1×1 kernel, 9 output channels (two channel tiles)', x: [2, 5, 3, 7], w: [9, 5, 1, 1], geo: {}, bias: true },
   { name: 'Cin = 1 → 16 (the UNet stem)', x: [2, 1, 6, 10], w: [16, 1, 3, 3], geo: { padding: [1, 1] }, bias: true },
   { name: '2×3 kernel, stride [2, 1], padding [0, 1]', x: [1, 3, 7, 5], w: [4, 3, 2, 3], geo: { stride: [2, 1], padding: [0, 1] } },
+  // Stride 1 runs on padded rows; its weight gradient puts input channels on lanes from 8 of them.
+  { name: '9 → 10 channels, rows of 7 (channel-block, lane and row tails)', x: [2, 9, 5, 7], w: [10, 9, 3, 3], geo: { padding: [1, 1] }, bias: true },
+  { name: 'groups 2 of 8 channels, rows of 8 (vec4 output-gradient loads)', x: [2, 16, 4, 8], w: [6, 8, 3, 3], geo: { padding: [1, 1], groups: 2 } },
+  { name: 'rows of 12 (an 8-pixel segment half past the row), 8 channels', x: [1, 8, 3, 12], w: [4, 8, 3, 3], geo: { padding: [1, 1] } },
+  { name: 'rows of 4 (4-pixel segments), 8 channels', x: [2, 8, 3, 4], w: [3, 8, 3, 3], geo: { padding: [1, 1] }, bias: true },
+  { name: '70 input channels (two lane groups), 1×1 kernel', x: [1, 70, 3, 5], w: [3, 70, 1, 1], geo: {}, bias: true },
+  { name: 'rows of 37 (three 16-pixel segments), padding [2, 0]', x: [1, 2, 3, 37], w: [3, 2, 3, 3], geo: { padding: [2, 0] } },
+  { name: '1×1 kernel with padding 1 (the input gradient crops: padding −1)', x: [1, 2, 4, 5], w: [3, 2, 1, 1], geo: { padding: [1, 1] } },
+  { name: '1×1 kernel with padding 1 on rows of 6 (cropping a source with rows of 8)', x: [1, 2, 3, 6], w: [3, 2, 1, 1], geo: { padding: [1, 1] } },
+  // Padded copies of rows a multiple of 4 long shift whole vec4s: column padding 6, 0 (and 1, −1 above).
+  { name: 'padding [1, 6] on rows of 8 (pads wider than a vec4)', x: [1, 2, 3, 8], w: [2, 2, 3, 3], geo: { padding: [1, 6] }, bias: true },
+  { name: 'padding [2, 0] on rows of 8', x: [1, 2, 3, 8], w: [2, 2, 3, 3], geo: { padding: [2, 0] } },
+  { name: '1×1 kernel on rows of 16 (the source needs no padded copy)', x: [1, 3, 2, 16], w: [5, 3, 1, 1], geo: {}, bias: true },
 ];
 
 function fullGeo(g: Partial<Geo>): Geo {
@@ -92,11 +105,11 @@ for (const c of cases) {
       if (c.bias) wantY[i] += b.v[ch];
       wantDb[ch] += dy.v[i];
     }
-    // f32 sums of ≤ 50 products of O(1) terms: 1e-5 absolute is ample.
+    // f32 sums of ≤ 81 products of O(1) terms: 1e-5 absolute is ample.
     assertClose(await read(y), wantY, 1e-5, 1e-5, 'y');
     E.backward(y, { grad: dy.t });
     assertClose(await read(x.t.grad!), wantDx, 1e-5, 1e-5, 'dx');
-    // dw sums over N·Ho·Wo ≤ 150 products.
+    // dw sums over N·Ho·Wo ≤ 175 products.
     assertClose(await read(w.t.grad!), wantDw, 1e-5, 1e-4, 'dw');
     if (c.bias) assertClose(await read(b.t.grad!), wantDb, 1e-5, 1e-4, 'dbias');
     else assert.is(b.t.grad, null);
