@@ -299,16 +299,7 @@ function weightGradKernel(x: Tensor, dy: Tensor, geo: Geometry, [kh, kw]: Pair):
   p.u32(srcC, srcH, srcW, dstC, dstH, dstW, weightSize, 0);
   p.i32(geo.stride[0], geo.stride[1], geo.padding[0], geo.padding[1], geo.dilation[0], geo.dilation[1]);
   run(spec, [x, dy, partials], p, grid1d(nTiles * nChunks, 64), op);
-  if (nChunks === 1) {
-    const v = partials.view([dstC, cs, kh, kw]);
-    partials.dispose();
-    return v;
-  }
-  const total = sum(partials, 0);
-  partials.dispose();
-  const v = total.view([dstC, cs, kh, kw]);
-  total.dispose();
-  return v;
+  return sumChunks(partials, nChunks, [dstC, cs, kh, kw]);
 }
 
 /** Unrolled taps: per kernel row the source row, per tap one vec4 load feeding 4 channels. */
@@ -523,16 +514,7 @@ function rowsWeightGrad(op: string, x: Tensor, dy: Tensor, geo: Geometry, [kh, k
   p.u32(layout.hp, layout.wp / 4, dstC, dstH, dstW, weightSize);
   run(spec, [padded, dy, partials], p, [tiles, nChunks, 1], op);
   if (padded !== x) padded.dispose();
-  if (nChunks === 1) {
-    const v = partials.view([dstC, cs, kh, kw]);
-    partials.dispose();
-    return v;
-  }
-  const total = sum(partials, 0);
-  partials.dispose();
-  const v = total.view([dstC, cs, kh, kw]);
-  total.dispose();
-  return v;
+  return sumChunks(partials, nChunks, [dstC, cs, kh, kw]);
 }
 
 const GRAD_QUAD_SCALAR = `let last = P.dstW - 1u - ox0;
@@ -612,6 +594,15 @@ function checkLoopBudget(op: string, iterations: number, shapes: Shape[]): void 
 
 function convOutSize(size: number, k: number, geo: Geometry, a: 0 | 1): number {
   return Math.floor((size + 2 * geo.padding[a] - geo.dilation[a] * (k - 1) - 1) / geo.stride[a]) + 1;
+}
+
+/** The weight gradient from split-K partials [chunks, |w|]: their sum (or the one chunk) as `shape`. */
+function sumChunks(partials: Tensor, nChunks: number, shape: Shape): Tensor {
+  const total = nChunks === 1 ? partials : sum(partials, 0);
+  const v = total.view(shape);
+  total.dispose();
+  if (total !== partials) partials.dispose();
+  return v;
 }
 
 function range(n: number): number[] {

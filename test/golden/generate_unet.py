@@ -8,11 +8,12 @@ full-width parameter count is asserted separately in test/unet.test.ts).
 Dropout is set to 0 here: the two engines' random streams differ, and dropout is tested on its own.
 """
 import json
-import struct
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from golden_io import save_safetensors
 
 FEATURES = [4, 8, 8, 16, 16]
 CLASSES = 4
@@ -93,25 +94,6 @@ class UNet(nn.Module):
         return self.decoder(self.encoder(x))
 
 
-def save_safetensors(path, tensors, metadata):
-    header = {'__metadata__': metadata}
-    blobs, offset = [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous()
-        if t.dtype == torch.int64:
-            t = t.to(torch.int32)
-        dtype = {torch.float32: 'F32', torch.int32: 'I32'}[t.dtype]
-        raw = t.numpy().tobytes()
-        header[name] = {'dtype': dtype, 'shape': list(t.shape), 'data_offsets': [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    head = json.dumps(header).encode()
-    head += b' ' * ((8 - (8 + len(head)) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(head)))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
 
 
 def main():

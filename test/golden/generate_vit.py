@@ -17,12 +17,13 @@ LayerScale gammas and norms are random (not 1e-5 / identity) so that every block
 import json
 import math
 import os
-import struct
 import zipfile
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from golden_io import save_safetensors
 
 OFFSET = 0.1  # interpolate_offset of every released DINOv2 model
 PATCH = 14
@@ -182,20 +183,6 @@ def hf_names(state, cfg):
     return out
 
 
-def save_safetensors(path, tensors, metadata):
-    header, blobs, offset = {'__metadata__': metadata}, [], 0
-    for name in sorted(tensors):
-        data = tensors[name].detach().contiguous().float().numpy().tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(tensors[name].shape), 'data_offsets': [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    head = json.dumps(header).encode()
-    head += b' ' * ((8 - (8 + len(head)) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(head)))
-        f.write(head)
-        for blob in blobs:
-            f.write(blob)
 
 
 def save_model(name, cfg, x, extra=None):
