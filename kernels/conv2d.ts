@@ -195,7 +195,10 @@ function gather(op: string, mode: 'forward' | 'transposed', src: Tensor, w: Tens
   const taps = kh * kw;
   const cs = srcC / geo.groups;
   const cd = dstC / geo.groups;
-  if (forwardCoords && unitStrideAndDilation(geo)) return rowsGather(op, src, w, bias, geo, dstShape, flip);
+  if (forwardCoords && unitStrideAndDilation(geo)) {
+    const y = rowsGather(op, src, w, bias, geo, dstShape, flip);
+    if (y) return y;
+  }
   const coords = forwardCoords ? 'coordForward4' : 'coordTransposed4';
   checkLoopBudget(op, cs * (1 + kh * (1 + kw)), [src.shape, w.shape]);
   // 16 output channels per invocation amortise each input load over 16 vec4 FMAs (measured faster
@@ -266,7 +269,10 @@ function gatherFma(tc: number): string {
 /** dw [Cdy, Cx/groups, kh, kw] of conv(x, w) given dy, by split-K over the pixels of dy. */
 function weightGradKernel(x: Tensor, dy: Tensor, geo: Geometry, [kh, kw]: Pair): Tensor {
   const op = 'convWeightGrad';
-  if (unitStrideAndDilation(geo) && x.shape[1] / geo.groups >= ROWS_MIN_LANES) return rowsWeightGrad(op, x, dy, geo, [kh, kw]);
+  if (unitStrideAndDilation(geo) && x.shape[1] / geo.groups >= ROWS_MIN_LANES) {
+    const v = rowsWeightGrad(op, x, dy, geo, [kh, kw]);
+    if (v) return v;
+  }
   const [n, srcC, srcH, srcW] = x.shape;
   const [, dstC, dstH, dstW] = dy.shape;
   const cs = srcC / geo.groups;
@@ -367,6 +373,16 @@ function paddedLayout([ho, wo]: Pair, [kh, kw]: Pair, px: number) {
   return { segsPerRow, windowVec4s, hp: ho + kh - 1, wp: 4 * (((segsPerRow - 1) * px) / 4 + windowVec4s) };
 }
 
+/**
+ * Whether the padded copy of `planes` source planes fits one storage binding; if not, the direct
+ * kernels run instead (e.g. [24, 16, 256, 256] on a 128 MiB adapter). SRASEG_CONV_ROWS=0 forces them,
+ * for tests and comparisons.
+ */
+function paddedFits(planes: number, layout: { hp: number; wp: number }): boolean {
+  if (process.env.SRASEG_CONV_ROWS === '0') return false;
+  return planes * layout.hp * layout.wp * 4 <= runtime().ctx.limits.maxStorageBufferBindingSize;
+}
+
 /** `src` [N, C, H, W] as [N, C, hp, wp] shifted by `pad`, zeros outside; `src` itself when that is the same. */
 function padRows(op: string, src: Tensor, hp: number, wp: number, pad: Pair): Tensor {
   const [n, c, h, w] = src.shape;
@@ -385,7 +401,7 @@ function padRows(op: string, src: Tensor, hp: number, wp: number, pad: Pair): Te
 }
 
 /** `gather` at stride 1 without dilation: `rowsForward` over the padded source. */
-function rowsGather(op: string, src: Tensor, w: Tensor, bias: Tensor | null, geo: Geometry, dstShape: Shape, flip: boolean): Tensor {
+function rowsGather(op: string, src: Tensor, w: Tensor, bias: Tensor | null, geo: Geometry, dstShape: Shape, flip: boolean): Tensor | null {
   const [n, srcC] = src.shape;
   const [, dstC, dstH, dstW] = dstShape;
   const [, , kh, kw] = w.shape;
@@ -395,9 +411,10 @@ function rowsGather(op: string, src: Tensor, w: Tensor, bias: Tensor | null, geo
   const tc = ROWS_TC;
   const px = dstW <= 4 ? 4 : dstW <= 8 ? 8 : ROWS_PX;
   const blocksPerGroup = Math.ceil(cd / tc);
+  const layout = paddedLayout([dstH, dstW], [kh, kw], px);
+  if (!paddedFits(n * srcC, layout)) return null;
   const y = out(dstShape, 'f32', op);
   if (!y.size) return y;
-  const layout = paddedLayout([dstH, dstW], [kh, kw], px);
   const padded = padRows(op, src, layout.hp, layout.wp, geo.padding);
   // Only forward convolutions and flipped transposed ones come here, so `flip` says which layout w has.
   const packed = packWeights(op, w, flip, flip, cs, cd, tc, geo.groups);
@@ -466,7 +483,7 @@ function rowsForwardBody(kh: number, kw: number, px: number, tc: number, windowV
 }
 
 /** dw by `rowsWeightGrad`: split-K over chunks of output row segments, the chunks summed after. */
-function rowsWeightGrad(op: string, x: Tensor, dy: Tensor, geo: Geometry, [kh, kw]: Pair): Tensor {
+function rowsWeightGrad(op: string, x: Tensor, dy: Tensor, geo: Geometry, [kh, kw]: Pair): Tensor | null {
   const [, srcC] = x.shape;
   const [n, dstC, dstH, dstW] = dy.shape;
   const cs = srcC / geo.groups;
@@ -480,6 +497,7 @@ function rowsWeightGrad(op: string, x: Tensor, dy: Tensor, geo: Geometry, [kh, k
   const tiles = geo.groups * coBlocks * ciGroups;
   const px = dstW <= 4 ? 4 : ROWS_GRAD_PX;
   const layout = paddedLayout([dstH, dstW], [kh, kw], px);
+  if (!paddedFits(n * srcC, layout)) return null;
   const nSegs = n * dstH * layout.segsPerRow;
   const wantChunks = Math.ceil(ROWS_WEIGHT_GRAD_WORKGROUPS / tiles);
   const segsPerChunk = Math.min(LOOP_BUDGET, Math.max(8, Math.ceil(nSegs / wantChunks)));

@@ -75,6 +75,28 @@ test('a checkpoint round-trips through safetensors with PyTorch names, and bad k
   c.dispose();
 });
 
+test('decoder concatenations too large for one binding are convolved in batch chunks, with the same result', async () => {
+  const features = [2, 4, 4, 4, 4];
+  const plain = new E.UNet({ features, dropout: [0, 0, 0, 0, 0], seed: 7 });
+  // 2·2·32·32·4 bytes per image at full resolution: a 9 KiB "binding" forces chunks of 1 image there.
+  const chunked = new E.UNet({ features, dropout: [0, 0, 0, 0, 0], seed: 8, maxBindingBytes: 9 * 1024 });
+  chunked.loadStateDict(plain.stateDict());
+  const x = E.rand([3, 1, 32, 32], new E.Generator(3));
+  const grads: Float32Array[][] = [];
+  const outs: Float32Array[] = [];
+  for (const net of [plain, chunked]) {
+    const y = net.forward(x);
+    outs.push((await y.data()) as Float32Array);
+    E.backward(E.sum(E.mul(y, y)));
+    grads.push(await Promise.all(net.parameters().map(async (p) => (await p.grad!.data()) as Float32Array)));
+  }
+  // Same arithmetic in another grouping: f32 rounding only.
+  assertClose(outs[1], outs[0], 1e-5, 1e-6, 'logits');
+  grads[0].forEach((g, i) => assertClose(grads[1][i], g, 1e-4, 1e-5, `gradient ${i}`));
+  plain.dispose();
+  chunked.dispose();
+});
+
 test('UNet rejects inputs whose size is not a multiple of 16', () => {
   const net = new E.UNet({ features: [2, 4, 4, 4, 4] });
   assert.throws(() => net.forward(E.zeros([1, 1, 40, 40])), /multiples of 16/);

@@ -2,7 +2,8 @@
 // ../shared/SRA-SEG-NOTES.md): encoder [16, 32, 64, 128, 256] with dropout [0.05, 0.1, 0.2, 0.3, 0.5],
 // bilinear (align_corners) upsampling after a 1×1 conv in the decoder, no transposed convs.
 // Module and parameter names follow the PyTorch code so that its checkpoints load one to one.
-import { concat } from '../../kernels/shape-ops.js';
+import { concat, slice } from '../../kernels/shape-ops.js';
+import { runtime } from '../gpu/runtime.js';
 import { resizeBilinear } from '../../kernels/resize.js';
 import { Generator } from '../../kernels/random.js';
 import { Sequential } from '../nn/containers.js';
@@ -19,6 +20,11 @@ export interface UNetConfig {
   dropout: number[];
   /** Seed for weight initialisation. */
   seed: number;
+  /**
+   * Largest tensor one storage binding may hold (default: the adapter's limit, 128 MiB on Dawn→OpenGL).
+   * The full-resolution decoder concatenation of a large batch can exceed it; see UpBlock.
+   */
+  maxBindingBytes?: number;
 }
 
 export const UNET_DEFAULTS: UNetConfig = {
@@ -71,7 +77,14 @@ class UpBlock extends Module {
   readonly conv1x1: Conv2d;
   readonly conv: ConvBlock;
 
-  constructor(cDeep: number, cSkip: number, cout: number, rng: Rng, gen: () => Generator) {
+  constructor(
+    cDeep: number,
+    cSkip: number,
+    cout: number,
+    rng: Rng,
+    gen: () => Generator,
+    private readonly maxBindingBytes: () => number,
+  ) {
     super();
     this.conv1x1 = this.registerModule('conv1x1', new Conv2d(cDeep, cSkip, 1, {}, rng));
     this.conv = this.registerModule('conv', new ConvBlock(cSkip * 2, cout, 0, rng, gen));
@@ -80,7 +93,22 @@ class UpBlock extends Module {
   forward(deep: Tensor, skip: Tensor): Tensor {
     const reduced = this.conv1x1.forward(deep);
     const up = resizeBilinear(reduced, [skip.shape[2], skip.shape[3]], true);
-    return this.conv.forward(concat([skip, up], 1));
+    const [B, C, H, W] = skip.shape;
+    const perImage = 2 * C * H * W * 4;
+    const chunk = Math.max(1, Math.floor(this.maxBindingBytes() / perImage));
+    if (chunk >= B) return this.conv.forward(concat([skip, up], 1));
+    // The concatenation would not fit one storage binding (e.g. [24, 32, 256, 256] = 201 MB on a 128 MiB
+    // adapter). The first conv is per image, so concatenate and convolve a few images at a time; its
+    // output has half the channels, and BatchNorm then sees the whole batch as usual.
+    const layers = this.conv.convConv;
+    const parts: Tensor[] = [];
+    for (let b = 0; b < B; b += chunk) {
+      const e = Math.min(B, b + chunk);
+      parts.push(layers.at(0).forward(concat([slice(skip, 0, b, e), slice(up, 0, b, e)], 1)));
+    }
+    let x = concat(parts, 0);
+    for (let i = 1; i < layers.length; i++) x = layers.at(i).forward(x);
+    return x;
   }
 }
 
@@ -119,11 +147,12 @@ class Decoder extends Module {
   constructor(c: UNetConfig, rng: Rng, gen: () => Generator) {
     super();
     const f = c.features;
+    const limit = () => c.maxBindingBytes ?? runtime().ctx.limits.maxStorageBufferBindingSize;
     this.ups = [
-      this.registerModule('up1', new UpBlock(f[4], f[3], f[3], rng, gen)),
-      this.registerModule('up2', new UpBlock(f[3], f[2], f[2], rng, gen)),
-      this.registerModule('up3', new UpBlock(f[2], f[1], f[1], rng, gen)),
-      this.registerModule('up4', new UpBlock(f[1], f[0], f[0], rng, gen)),
+      this.registerModule('up1', new UpBlock(f[4], f[3], f[3], rng, gen, limit)),
+      this.registerModule('up2', new UpBlock(f[3], f[2], f[2], rng, gen, limit)),
+      this.registerModule('up3', new UpBlock(f[2], f[1], f[1], rng, gen, limit)),
+      this.registerModule('up4', new UpBlock(f[1], f[0], f[0], rng, gen, limit)),
     ];
     this.outConv = this.registerModule('out_conv', new Conv2d(f[0], c.numClasses, 3, { padding: 1 }, rng));
   }
