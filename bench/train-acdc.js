@@ -19,7 +19,11 @@ const spec = {
   'largest-component': { type: 'boolean', default: true, help: 'keep the largest connected component per class in pseudo-labels' },
   'soft-mix': { type: 'boolean', default: true, help: 'sra-seg: smoothed mask, labels blended with the same α (--no-soft-mix for Table 3)' },
   'soft-loss': { type: 'boolean', default: true, help: 'sra-seg: soft Dice + soft CE (--no-soft-loss for Table 3)' },
-  sa: { type: 'boolean', default: true, help: 'sra-seg: similarity-alignment loss (needs --dinov2; --no-sa to train without it)' },
+  sa: { type: 'boolean', default: true, help: 'sra-seg: similarity-alignment loss in self-training (needs --dinov2; --no-sa to train without it)' },
+  dinov2: { type: 'string', help: 'DINOv2 weights for SA: torch-hub .pth (e.g. dinov2_vits14_pretrain.pth) or Hugging Face model.safetensors' },
+  'sa-mode': { type: 'string', default: 'features', help: "SA: 'features' (UNet bottleneck → learned projection, trains the UNet) | 'published' (DINOv2 on raw images, no gradient, as the published code)" },
+  'sa-lambda': { type: 'number', default: 0.1, help: 'SA weight λ' },
+  'vit-size': { type: 'number', default: 224, help: 'side the ViT sees (a multiple of 14)' },
   blend: { type: 'string', default: 'avgpool3', help: 'sra-seg mask smoothing: avgpool3 (paper) | gauss5 | box7 (published code)' },
   'zero-pad': { type: 'boolean', default: false, help: 'sra-seg: smooth with zero padding, blending the image border (as the published code)' },
   lr: { type: 'number', default: 0.01, help: 'SGD learning rate (constant, as published)' },
@@ -45,11 +49,12 @@ if (!['supervised', 'bcp', 'sra-seg'].includes(args.method)) {
   console.error(`--method ${args.method}: unknown (supervised | bcp | sra-seg)`);
   process.exit(2);
 }
-if (args.method === 'sra-seg' && args.sa) {
-  console.error(
-    'sra-seg with the SA loss needs the DINOv2 ViT, which is not wired into training yet (issue 4/5);\n' +
-      'run with --no-sa to train SRA-Seg without it (soft mix + soft loss).',
-  );
+if (args.method === 'sra-seg' && args.sa && !args.dinov2) {
+  console.error('sra-seg: the SA loss needs DINOv2 weights: pass --dinov2 <file> (nothing is downloaded at run time), or --no-sa.');
+  process.exit(2);
+}
+if (!['features', 'published'].includes(args['sa-mode'])) {
+  console.error(`--sa-mode ${args['sa-mode']}: unknown (features | published)`);
   process.exit(2);
 }
 if (args.resume && !args.out) {
@@ -94,6 +99,11 @@ const common = {
   resume: args.resume,
 };
 const batch = args.batch ?? (onPhantom ? 8 : 12);
+// Errors about the user's input (files, options) are printed as one message; SRASEG_DEBUG=1 shows stacks.
+process.on('uncaughtException', (e) => {
+  console.error(process.env.SRASEG_DEBUG ? e : `error: ${e.message}`);
+  process.exit(1);
+});
 let result;
 if (args.method === 'supervised') {
   result = await E.trainSupervised(data, { ...common, iterations: args.iterations ?? (onPhantom ? 200 : 30000), batch });
@@ -113,6 +123,10 @@ if (args.method === 'supervised') {
     blend: args.blend,
     zeroPad: args['zero-pad'],
     sa: args.method === 'sra-seg' && args.sa,
+    dinov2: args.dinov2,
+    saMode: args['sa-mode'],
+    saLambda: args['sa-lambda'],
+    vitSize: args['vit-size'],
   });
   result = self;
 }

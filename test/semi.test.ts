@@ -65,13 +65,31 @@ test('sra-seg self-training resumes exactly', async () => {
   for (const [k, t] of a) assert.equal(Array.from(b.get(k)!.data as Float32Array), Array.from(t.data as Float32Array), k);
 });
 
-test('asking for the SA loss without the ViT is a clear error', async () => {
+test('asking for the SA loss without DINOv2 weights is a clear error', async () => {
   try {
     await E.trainSemiSupervised(phantom(), { ...config('/tmp/x', 'sra-seg'), sa: true });
     assert.unreachable('should throw');
   } catch (e) {
-    assert.match((e as Error).message, /--no-sa/);
+    assert.match((e as Error).message, /needs DINOv2 weights: pass --dinov2 <file>.*--no-sa/);
   }
+});
+
+test('sra-seg with the SA term (features mode, a tiny random DINOv2 from a file) trains and logs it', async () => {
+  const dir = mkdtempSync('/tmp/sraseg-sa-');
+  // Width 64 with one head: the loader infers heads as width / 64, as for every released DINOv2.
+  const vit = new E.Dinov2(
+    { embedDim: 64, depth: 1, numHeads: 1, patchSize: 14, pretrainGrid: 2, numRegisters: 0, ffn: 'mlp', ffnHidden: 128, interpolateOffset: 0.1, inChannels: 3 },
+    5,
+  );
+  await E.saveModule(`${dir}/dinov2.safetensors`, vit);
+  vit.dispose();
+  await quiet(() =>
+    E.trainSemiSupervised(phantom(), { ...config(`${dir}/run`, 'sra-seg', false, 2), sa: true, dinov2: `${dir}/dinov2.safetensors`, vitSize: 28 }),
+  );
+  const rows = readFileSync(`${dir}/run/selftrain/log.jsonl`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.sa !== undefined);
+  assert.is(rows.length, 2);
+  assert.ok(rows.every((r) => r.sa > 0 && Number.isFinite(r.sa)), JSON.stringify(rows));
+  assert.ok(existsSync(`${dir}/run/selftrain/sa_projection_last.safetensors`));
 });
 
 test.run();

@@ -5,3 +5,4 @@ export * from './pseudo-labels.js';
 export * from './mixing.js';
 export * from './teacher.js';
 export * from './bcp-loss.js';
+export * from './sa.js';

@@ -1,14 +1,15 @@
 // BCP and SRA-Seg: pre-training on mixed pairs of labeled slices, then self-training with an EMA
 // teacher's pseudo-labels and bidirectional copy-paste between labeled and unlabeled slices
 // (../shared/SRA-SEG-NOTES.md). SRA-Seg differs by the soft (smoothed) mask, labels blended with the
-// same α, and the soft Dice + soft CE loss; the SA term needs the DINOv2 ViT (issue 4) and is not
-// wired in yet — asking for it is an error that says so.
+// same α, the soft Dice + soft CE loss, and in self-training the SA term against frozen DINOv2
+// embeddings of the real labeled slices (src/sraseg/sa.ts).
 import { backward } from '../autograd/node.js';
 import { add, greater, mul } from '../../kernels/elementwise.js';
 import { blend } from '../../kernels/blend.js';
 import { oneHot } from '../../kernels/loss.js';
 import { softSegLoss } from '../../kernels/seg-loss.js';
-import { slice } from '../../kernels/shape-ops.js';
+import { concat, slice } from '../../kernels/shape-ops.js';
+import { detach } from '../../kernels/elementwise.js';
 import type { SegDataset } from '../data/dataset.js';
 import { SeededRng, deriveSeed, type RngState } from '../data/rng.js';
 import { TwoStreamBatchSampler, type TwoStreamSamplerState } from '../data/sampler.js';
@@ -18,6 +19,9 @@ import { SGD } from '../nn/optim.js';
 import { bcpMixLoss } from '../sraseg/bcp-loss.js';
 import { mixingMask, type BlendKernel } from '../sraseg/mixing.js';
 import { EmaTeacher, type TeacherMode } from '../sraseg/teacher.js';
+import { SaTerm, type SaMode } from '../sraseg/sa.js';
+import { loadDinov2 } from '../models/vit-weights.js';
+import { Rng } from '../nn/init.js';
 import { keep, tidy } from '../tensor/scope.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { prepareBatch } from './batch.js';
@@ -50,8 +54,14 @@ export interface SemiConfig extends OptimConfig {
   blend: BlendKernel;
   /** Blend the image border too, as the published code's zero padding does. */
   zeroPad: boolean;
-  /** The SA loss (eq. 15–16); requires the DINOv2 ViT. */
+  /** The SA loss (eq. 15–16) in self-training; requires DINOv2 weights (`dinov2`). */
   sa: boolean;
+  dinov2?: string;
+  saMode?: SaMode;
+  /** λ (0.1 in the paper). */
+  saLambda?: number;
+  /** Side of the images given to the ViT (224 by default). */
+  vitSize?: number;
 }
 
 /** Uploaded halves of a batch: images [B/2, 1, S, S], labels i32 [B/2, S, S] and one-hot [B/2, C, S, S]. */
@@ -75,10 +85,10 @@ function uploadHalves(data: SegDataset, indices: number[], size: number, rng: Se
 }
 
 export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Promise<{ pre: StageResult; self: StageResult }> {
-  if (cfg.sa) {
+  if (cfg.sa && !cfg.dinov2) {
     throw new Error(
-      'SA loss: not available yet — it needs the DINOv2 ViT (issue 4), which is not wired into training. ' +
-        'Run with --no-sa (the SRA-Seg rows of Table 3 without SA).',
+      'the SA loss needs DINOv2 weights: pass --dinov2 <file> (the torch-hub dinov2_vits14_pretrain.pth or a ' +
+        "Hugging Face model.safetensors; nothing is downloaded at run time), or train without it with --no-sa.",
     );
   }
   if (cfg.labeledBatch % 2 || cfg.unlabeledBatch % 2) throw new Error('labeled and unlabeled batch sizes must be even (halves a and b)');
@@ -89,6 +99,10 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
 
   // ---- Stage 1: pre-training on pairs of labeled slices ---------------------------------------
   const student = new UNet({ numClasses: C, seed: cfg.seed });
+  // Load the ViT first: a bad weights file must fail before hours of pre-training, not after.
+  const sa = cfg.sa
+    ? new SaTerm(loadDinov2(cfg.dinov2!), student.config.features[4], { mode: cfg.saMode ?? 'features', lambda: cfg.saLambda ?? 0.1, vitSize: cfg.vitSize }, new Rng(deriveSeed(cfg.seed, 5)))
+    : null;
   let optimizer = new SGD(student.parameters(), cfg);
   let sampler = new TwoStreamBatchSampler(data.labeledIndices, [], cfg.labeledBatch, 0, deriveSeed(cfg.seed, 1));
   let rng = new SeededRng(deriveSeed(cfg.seed, 2));
@@ -137,7 +151,8 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
 
   // ---- Stage 2: self-training from the best pre-trained student ---------------------------------
   loadModule(pre.bestCheckpoint, student);
-  optimizer = new SGD(student.parameters(), cfg);
+  // The SA projection (features mode) trains with the student.
+  optimizer = new SGD([...student.parameters(), ...(sa?.projection?.parameters() ?? [])], cfg);
   const teacher = EmaTeacher.forUNet(student, { alpha: cfg.emaAlpha, mode: cfg.teacherMode });
   sampler = new TwoStreamBatchSampler(data.labeledIndices, data.unlabeledIndices, cfg.labeledBatch, cfg.unlabeledBatch, deriveSeed(cfg.seed, 3));
   rng = new SeededRng(deriveSeed(cfg.seed, 4));
@@ -145,7 +160,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
     const self = await runStage(data, stageCfg('selftrain', cfg.selfIterations), {
       student,
       optimizer,
-      extraModules: { teacher: teacher.model },
+      extraModules: sa?.projection ? { teacher: teacher.model, sa_projection: sa.projection } : { teacher: teacher.model },
       step: async () => {
         const batch = sampler.next();
         const { alpha } = mixingMask(cfg.size, cfg.size, rng, maskOptions);
@@ -154,6 +169,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
         // Teacher pseudo-labels for both unlabeled halves (one read-back for the component filter).
         const pa = await teacher.pseudoLabels(unl.a.image, { largestComponent: cfg.largestComponent });
         const pb = await teacher.pseudoLabels(unl.b.image, { largestComponent: cfg.largestComponent });
+        const logs: Record<string, Tensor> = {};
         const loss = tidy(() => {
           // Bidirectional copy-paste: α = 1 outside the box.
           const outUnl = student.forward(blend(unl.a.image, lab.a.image, alpha)); // unlabeled outside, labeled box
@@ -165,6 +181,12 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
             const m = hardMask(alpha);
             l = add(bcpHalfLoss(outUnl, pa.labels, lab.a.labels, m, 0.5, 1), bcpHalfLoss(outLab, lab.b.labels, pb.labels, m, 1, 0.5));
           }
+          if (sa) {
+            // Synthetic (unlabeled) representations toward the nearest real labeled ones.
+            const term = sa.loss(student, concat([unl.a.image, unl.b.image], 0), concat([lab.a.image, lab.b.image], 0));
+            logs.sa = keep(detach(term));
+            l = add(l, term);
+          }
           backward(l);
           optimizer.step();
           optimizer.zeroGrad();
@@ -172,7 +194,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
         });
         teacher.update(student);
         for (const t of [alpha, pa.labels, pa.oneHot, pb.labels, pb.oneHot, ...tensorsOf(lab), ...tensorsOf(unl)]) t.dispose();
-        return { loss };
+        return { loss, logs };
       },
       // The teacher's dropout stream too: it runs in train mode when making pseudo-labels.
       getState: () => ({ ...samplerState(), teacherDropout: teacher.model.generator.state() }),
@@ -183,6 +205,8 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
     });
     return { pre, self };
   } finally {
+    sa?.dispose();
+    sa?.vit.dispose();
     teacher.dispose();
     optimizer.dispose();
     student.dispose();

@@ -1,0 +1,64 @@
+// The similarity-alignment term (eq. 15–16): synthetic representations pulled toward their nearest
+// real ones, λ·mean_i min_j ‖f_syn,i − f_real,j‖ (kernels/sa-loss.ts), with f_real the frozen DINOv2
+// embedding of the real labeled images. Modes (../shared/SRA-SEG-NOTES.md):
+// - 'features': f_syn is the segmentation network's own representation of each synthetic image — its
+//   bottleneck, averaged over space, through a learned 1×1 projection to DINOv2's width — so the
+//   gradient reaches the UNet (and the projection).
+// - 'published': both sides are DINOv2 embeddings of raw images, as the published code computes it:
+//   the term changes the logged loss only; no gradient can reach the UNet.
+import { mean } from '../../kernels/reduce.js';
+import { mul } from '../../kernels/elementwise.js';
+import { reshape } from '../../kernels/shape-ops.js';
+import { saLoss } from '../../kernels/sa-loss.js';
+import { noGrad } from '../autograd/node.js';
+import type { UNet } from '../models/unet.js';
+import { preprocessDinov2, type Dinov2 } from '../models/vit.js';
+import { Conv2d } from '../nn/layers.js';
+import type { Rng } from '../nn/init.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export type SaMode = 'features' | 'published';
+
+export interface SaOptions {
+  mode: SaMode;
+  /** Weight λ of the term (0.1 in the paper). */
+  lambda: number;
+  /** Side the images are resized to for the ViT (a multiple of 14; 224 by default). */
+  vitSize?: number;
+}
+
+export class SaTerm {
+  /** 1×1 conv = a linear map from the bottleneck's channels to DINOv2's width ('features' mode). */
+  readonly projection: Conv2d | null;
+
+  constructor(
+    readonly vit: Dinov2,
+    bottleneckChannels: number,
+    readonly options: SaOptions,
+    rng?: Rng,
+  ) {
+    this.projection = options.mode === 'features' ? new Conv2d(bottleneckChannels, vit.config.embedDim, 1, {}, rng) : null;
+  }
+
+  /** Frozen DINOv2 embeddings [B, D] of images [B, 1, H, W] (no graph). */
+  embed(images: Tensor): Tensor {
+    const size = this.options.vitSize ?? 224;
+    return noGrad(() => this.vit.forward(preprocessDinov2(images, { size: [size, size] })).pooled);
+  }
+
+  /** λ·SA for synthetic (unlabeled) images against real (labeled) ones. */
+  loss(student: UNet, synthetic: Tensor, real: Tensor): Tensor {
+    const fReal = this.embed(real);
+    let fSyn: Tensor;
+    if (this.projection) {
+      const bottleneck = student.encoder.forward(synthetic)[4]; // the encoder alone: no decoder needed
+      const pooled = mean(bottleneck, [2, 3], true); // [B, 256, 1, 1]
+      fSyn = reshape(this.projection.forward(pooled), [synthetic.shape[0], this.vit.config.embedDim]);
+    } else fSyn = this.embed(synthetic);
+    return mul(saLoss(fSyn, fReal).loss, this.options.lambda);
+  }
+
+  dispose(): void {
+    this.projection?.dispose();
+  }
+}
