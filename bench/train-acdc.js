@@ -21,7 +21,7 @@ const spec = {
   'soft-loss': { type: 'boolean', default: true, help: 'sra-seg: soft Dice + soft CE (--no-soft-loss for Table 3)' },
   sa: { type: 'boolean', default: true, help: 'sra-seg: similarity-alignment loss in self-training (needs --dinov2; --no-sa to train without it)' },
   dinov2: { type: 'string', help: 'DINOv2 weights for SA: torch-hub .pth (e.g. dinov2_vits14_pretrain.pth) or Hugging Face model.safetensors' },
-  'sa-mode': { type: 'string', default: 'features', help: "SA: 'features' (UNet bottleneck → learned projection, trains the UNet) | 'published' (DINOv2 on raw images, no gradient, as the published code)" },
+  'sa-mode': { type: 'string', default: 'features', help: "SA: 'features' (UNet bottleneck → learned projection) | 'prediction' (DINOv2 on soft predictions vs one-hot labels) | 'published' (DINOv2 on raw images, no gradient, as the published code)" },
   'sa-lambda': { type: 'number', default: 0.1, help: 'SA weight λ' },
   'vit-size': { type: 'number', default: 224, help: 'side the ViT sees (a multiple of 14)' },
   blend: { type: 'string', default: 'avgpool3', help: 'sra-seg mask smoothing: avgpool3 (paper) | gauss5 | box7 (published code)' },
@@ -53,8 +53,8 @@ if (args.method === 'sra-seg' && args.sa && !args.dinov2) {
   console.error('sra-seg: the SA loss needs DINOv2 weights: pass --dinov2 <file> (nothing is downloaded at run time), or --no-sa.');
   process.exit(2);
 }
-if (!['features', 'published'].includes(args['sa-mode'])) {
-  console.error(`--sa-mode ${args['sa-mode']}: unknown (features | published)`);
+if (!['features', 'prediction', 'published'].includes(args['sa-mode'])) {
+  console.error(`--sa-mode ${args['sa-mode']}: unknown (features | prediction | published)`);
   process.exit(2);
 }
 if (args.resume && !args.out) {

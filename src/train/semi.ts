@@ -183,7 +183,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
           }
           if (sa) {
             // Synthetic (unlabeled) representations toward the nearest real labeled ones.
-            const term = sa.loss(student, concat([unl.a.image, unl.b.image], 0), concat([lab.a.image, lab.b.image], 0));
+            const term = sa.loss(student, concat([unl.a.image, unl.b.image], 0), concat([lab.a.image, lab.b.image], 0), concat([lab.a.onehot, lab.b.onehot], 0));
             logs.sa = keep(detach(term));
             l = add(l, term);
           }
