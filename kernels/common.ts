@@ -59,11 +59,6 @@ export class Params {
   }
 }
 
-/** WGSL accessor for a `vec8` field: `at8(p.shape, d)`. */
-export const WGSL_AT8 = /* wgsl */ `
-fn at8(v: array<vec4<u32>, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
-`;
-
 /**
  * A 1-D launch over `count` work items in workgroups of `wgSize`, folded into y when more than
  * 65,535 workgroups are needed. Shaders recover the item index with WGSL_GLOBAL_INDEX.
@@ -74,15 +69,6 @@ export function grid1d(count: number, wgSize: number): [number, number, number] 
   if (groups <= maxX) return [groups, 1, 1];
   const x = Math.min(maxX, 32768);
   return [x, Math.ceil(groups / x), 1];
-}
-
-/** `let idx = globalIndex(wid, nwg, lid);` inside a shader with @workgroup_size(WG). */
-export function wgslGlobalIndex(wgSize: number): string {
-  return /* wgsl */ `
-fn globalIndex(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
-  return (wid.y * nwg.x + wid.x) * ${wgSize}u + lid.x;
-}
-`;
 }
 
 /** Substitute `{{NAME}}` placeholders in a shader template; throws on any left unfilled. */
@@ -103,10 +89,6 @@ export function run(spec: KernelSpec, tensors: (Tensor | Binding)[], params: Par
 
 export function out(shape: Shape, dtype: DType = 'f32', label = 'out'): Tensor {
   return empty(shape, dtype, label);
-}
-
-export function wgslType(dtype: DType): string {
-  return dtype;
 }
 
 /** Check a tensor's dtype, naming the op. */

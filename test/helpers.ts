@@ -102,3 +102,10 @@ export async function gradCheck(
   y.dispose();
   w.dispose();
 }
+
+/** Run `fn` with console.error silenced (trainers print progress there). */
+export function quiet<T>(fn: () => Promise<T>): Promise<T> {
+  const err = console.error;
+  console.error = () => {};
+  return fn().finally(() => (console.error = err));
+}

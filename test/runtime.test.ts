@@ -52,4 +52,9 @@ test('uploads with a wrong element count name the shape', () => {
   assert.throws(() => E.tensor([1, 2, 3], [2, 2]), /3 values cannot fill shape \[2, 2\]/);
 });
 
+test('a negative or fractional dimension is refused with the shape', () => {
+  assert.throws(() => E.zeros([2, -1]), /invalid dimension -1 \(shapes: \[2, -1\]\)/);
+  assert.throws(() => E.empty([1.5]), /invalid dimension 1\.5/);
+});
+
 test.run();

@@ -2,12 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import * as E from '../src/index.js';
+import { quiet } from './helpers.js';
 
-const quiet = <T>(fn: () => Promise<T>) => {
-  const err = console.error;
-  console.error = () => {};
-  return fn().finally(() => (console.error = err));
-};
 
 const phantom = () => new E.PhantomDataset({ seed: 3, size: 32, trainSlices: 16, labeledSlices: 6, valVolumes: 1, volumeDepth: 3 });
 

@@ -2,12 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import * as E from '../src/index.js';
+import { quiet } from './helpers.js';
 
-const quiet = <T>(fn: () => Promise<T>) => {
-  const err = console.error;
-  console.error = () => {};
-  return fn().finally(() => (console.error = err));
-};
 
 const config = (out: string, iterations: number, resume = false): E.SupervisedConfig => ({
   iterations,

@@ -165,10 +165,6 @@ export function gpu(): GpuContext {
   return context;
 }
 
-export function hasGpu(): boolean {
-  return context !== null;
-}
-
 /** Destroy the device so that Node can exit. Safe to call twice. */
 export function shutdownGpu(): void {
   if (!context) return;

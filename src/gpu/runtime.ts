@@ -2,9 +2,9 @@
 // queue, profiler). One per process; `await init()` before any tensor work, `shutdown()` at the end.
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { initGpu, shutdownGpu, type GpuContext, type InitOptions } from './device.js';
-import { PipelineCache, type KernelSpec } from './pipelines.js';
+import { PipelineCache } from './pipelines.js';
 import { Profiler } from './profiler.js';
-import { CommandQueue, type Binding } from './queue.js';
+import { CommandQueue } from './queue.js';
 
 export interface Runtime {
   ctx: GpuContext;
@@ -43,12 +43,6 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
 export function runtime(): Runtime {
   if (!rt) throw new Error('The WebGPU runtime is not initialised: call `await init()` first.');
   return rt;
-}
-
-/** Compile (or fetch from cache) and record one dispatch. */
-export function launch(spec: KernelSpec, buffers: Binding[], uniforms: ArrayBuffer | null, grid: [number, number, number]): void {
-  const r = runtime();
-  r.queue.dispatch(r.pipelines.get(spec), buffers, uniforms, grid);
 }
 
 export interface MemoryStats extends PoolStats {

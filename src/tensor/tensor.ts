@@ -9,7 +9,7 @@
 // - Using a disposed handle throws an error naming the op and the shape. The GC is never relied on.
 import { runtime } from '../gpu/runtime.js';
 import type { GradNode } from '../autograd/node.js';
-import { fmtShape, numel, type Shape } from './shape.js';
+import { assertShape, fmtShape, numel, type Shape } from './shape.js';
 import { trackInScope, withoutScope } from './scope.js';
 
 export type DType = 'f32' | 'i32' | 'u32';
@@ -141,6 +141,7 @@ export function newTyped(dtype: DType, n: number): Float32Array | Int32Array | U
 
 /** A tensor with uninitialised storage from the pool (every kernel writes all its outputs). */
 export function empty(shape: Shape, dtype: DType = 'f32', label = 'tensor'): Tensor {
+  assertShape(label, shape);
   const bytes = Math.max(numel(shape), 1) * BYTES_PER_ELEMENT;
   const buf = runtime().pool.acquire(bytes, label);
   return new Tensor(shape, dtype, new Storage(buf, bytes));
