@@ -11,7 +11,8 @@ const spec = {
   unlabeled: { type: 'string', default: 'real', help: "bcp/sra-seg unlabeled pool: 'real' (the other training slices) or a folder of synthetic .h5/.png slices" },
   labeled: { type: 'string', default: '7', help: "labeled patients (3 = '5%', 7 = '10%'), or N slices as 'Ns' (e.g. 136s)" },
   iterations: { type: 'number', help: 'supervised: training iterations; bcp/sra-seg: self-training iterations (default 30000 on ACDC, 200 on the phantom)' },
-  'pre-iterations': { type: 'number', help: 'bcp/sra-seg pre-training iterations (default 10000 on ACDC, 100 on the phantom)' },
+  'pre-iterations': { type: 'number', help: 'bcp/sra-seg pre-training iterations (default 10000 on ACDC, 100 on the phantom; 0 skips pre-training, with --init)' },
+  init: { type: 'string', help: 'start the student from these UNet weights (.safetensors, e.g. a supervised run\'s model_best) instead of a random initialisation' },
   batch: { type: 'number', help: 'labeled slices per batch (default 12 on ACDC, 8 on the phantom)' },
   'unlabeled-batch': { type: 'number', help: 'bcp/sra-seg: unlabeled slices per batch (default: as --batch)' },
   ema: { type: 'number', default: 0.99, help: 'bcp/sra-seg: EMA decay of the teacher' },
@@ -97,6 +98,7 @@ const common = {
   logEvery: args['log-every'],
   out,
   resume: args.resume,
+  init: args.init,
 };
 const batch = args.batch ?? (onPhantom ? 8 : 12);
 // Errors about the user's input (files, options) are printed as one message; SRASEG_DEBUG=1 shows stacks.

@@ -40,7 +40,7 @@ for (const method of ['bcp', 'sra-seg'] as const) {
   test(`${method}: pre-train then self-train run end to end, with finite losses, checkpoints and the teacher saved`, async () => {
     const dir = mkdtempSync(`/tmp/sraseg-${method}-`);
     const { pre, self } = await quiet(() => E.trainSemiSupervised(phantom(), config(dir, method)));
-    assert.ok(pre.bestDice >= 0 && self.bestDice >= 0);
+    assert.ok(pre!.bestDice >= 0 && self.bestDice >= 0);
     for (const f of ['pretrain/model_best.safetensors', 'selftrain/model_last.safetensors', 'selftrain/teacher_last.safetensors', 'selftrain/curves.png']) {
       assert.ok(existsSync(`${dir}/${f}`), f);
     }
@@ -49,6 +49,17 @@ for (const method of ['bcp', 'sra-seg'] as const) {
     assert.ok(l.every(Number.isFinite), `finite losses ${l}`);
   });
 }
+
+test('--init with 0 pre-training iterations self-trains from the given weights, as after pre-training', async () => {
+  const dir = mkdtempSync('/tmp/sraseg-init-');
+  await quiet(() => E.trainSemiSupervised(phantom(), config(`${dir}/full`, 'bcp')));
+  const { pre } = await quiet(() =>
+    E.trainSemiSupervised(phantom(), { ...config(`${dir}/init`, 'bcp'), preIterations: 0, init: `${dir}/full/pretrain/model_best.safetensors` }),
+  );
+  assert.is(pre, null);
+  assert.not.ok(existsSync(`${dir}/init/pretrain`), 'no pre-training stage');
+  assert.equal(losses(`${dir}/init/selftrain/log.jsonl`), losses(`${dir}/full/selftrain/log.jsonl`));
+});
 
 test('sra-seg self-training resumes exactly', async () => {
   const dir = mkdtempSync('/tmp/sraseg-resume-');

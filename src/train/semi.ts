@@ -32,7 +32,10 @@ export type SemiMethod = 'bcp' | 'sra-seg';
 
 export interface SemiConfig extends OptimConfig {
   method: SemiMethod;
+  /** Pre-training iterations; 0 skips pre-training (then `init` should give a trained student). */
   preIterations: number;
+  /** Start the student from these UNet weights (e.g. a supervised run's best), not a random init. */
+  init?: string;
   selfIterations: number;
   /** Labeled and unlabeled slices per batch, each split into halves a and b (12 + 12 published). */
   labeledBatch: number;
@@ -84,7 +87,7 @@ function uploadHalves(data: SegDataset, indices: number[], size: number, rng: Se
   });
 }
 
-export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Promise<{ pre: StageResult; self: StageResult }> {
+export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Promise<{ pre: StageResult | null; self: StageResult }> {
   if (cfg.sa && !cfg.dinov2) {
     throw new Error(
       'the SA loss needs DINOv2 weights: pass --dinov2 <file> (the torch-hub dinov2_vits14_pretrain.pth or a ' +
@@ -99,6 +102,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
 
   // ---- Stage 1: pre-training on pairs of labeled slices ---------------------------------------
   const student = new UNet({ numClasses: C, seed: cfg.seed });
+  if (cfg.init) loadModule(cfg.init, student);
   // Load the ViT first: a bad weights file must fail before hours of pre-training, not after.
   const sa = cfg.sa
     ? new SaTerm(loadDinov2(cfg.dinov2!), student.config.features[4], { mode: cfg.saMode ?? 'features', lambda: cfg.saLambda ?? 0.1, vitSize: cfg.vitSize }, new Rng(deriveSeed(cfg.seed, 5)))
@@ -124,7 +128,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
     rng = SeededRng.fromState(st.rng);
   };
 
-  const pre = await runStage(data, stageCfg('pretrain', cfg.preIterations), {
+  const pre = cfg.preIterations === 0 ? null : await runStage(data, stageCfg('pretrain', cfg.preIterations), {
     student,
     optimizer,
     step: async () => {
@@ -149,8 +153,11 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
   });
   optimizer.dispose();
 
-  // ---- Stage 2: self-training from the best pre-trained student ---------------------------------
-  loadModule(pre.bestCheckpoint, student);
+  // ---- Stage 2: self-training from the best pre-trained student (or the initial one) -------------
+  if (pre) loadModule(pre.bestCheckpoint, student);
+  // The stage's own dropout stream: self-training depends on its starting weights and the seed only,
+  // not on how many pre-training steps (if any) drew from the stream before.
+  student.generator.setState({ seed: deriveSeed(cfg.seed, 6), offset: 0 });
   // The SA projection (features mode) trains with the student.
   optimizer = new SGD([...student.parameters(), ...(sa?.projection?.parameters() ?? [])], cfg);
   const teacher = EmaTeacher.forUNet(student, { alpha: cfg.emaAlpha, mode: cfg.teacherMode });

@@ -6,6 +6,7 @@ import { SeededRng, deriveSeed, type RngState } from '../data/rng.js';
 import { TwoStreamBatchSampler, type TwoStreamSamplerState } from '../data/sampler.js';
 import { supervisedSegLoss } from '../losses/segmentation.js';
 import { UNet } from '../models/unet.js';
+import { loadModule } from '../nn/checkpoint.js';
 import { SGD } from '../nn/optim.js';
 import { keep, tidy } from '../tensor/scope.js';
 import { tensor } from '../tensor/tensor.js';
@@ -30,10 +31,13 @@ export interface SupervisedConfig extends OptimConfig {
   resume: boolean;
   /** Validation volumes to use (default all); fewer keeps CPU-adapter runs short. */
   valLimit?: number;
+  /** Start from these UNet weights (safetensors) instead of a random initialisation. */
+  init?: string;
 }
 
 export async function trainSupervised(data: SegDataset, cfg: SupervisedConfig): Promise<StageResult> {
   const model = new UNet({ numClasses: data.numClasses, seed: cfg.seed });
+  if (cfg.init) loadModule(cfg.init, model);
   const optimizer = new SGD(model.parameters(), { lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
   let sampler = new TwoStreamBatchSampler(data.labeledIndices, [], cfg.batch, 0, deriveSeed(cfg.seed, 1));
   let dataRng = new SeededRng(deriveSeed(cfg.seed, 2));
