@@ -2,8 +2,11 @@
 // One SRA-Seg self-training step at the published shape (12 labeled + 12 unlabeled slices, 256²),
 // timed per phase with a GPU sync between phases: teacher forward + pseudo-labels (incl. the
 // largest-component filter on the CPU), mixing, the two mixed student forward/backward passes with the
-// soft loss, the optimiser step, the EMA update. The SA term (DINOv2) is not wired in yet.
+// soft loss, the SA term (frozen DINOv2 at 224², forward and backward), the optimiser step, the EMA
+// update. The ViT has random weights of the chosen DINOv2 shape (--dinov2 loads real ones): the
+// time does not depend on the weight values, and no checkpoint is needed to measure it.
 // Usage: node bench/sraseg-step.js [--labeled 12] [--unlabeled 12] [--size 256] [--steps 3]
+//        [--sa features|prediction|published|none] [--vit vits14|vitb14] [--dinov2 FILE]
 import * as E from '../dist/index.js';
 
 const args = E.parseArgs(process.argv.slice(2), {
@@ -11,6 +14,10 @@ const args = E.parseArgs(process.argv.slice(2), {
   unlabeled: { type: 'number', default: 12, help: 'unlabeled slices (halves a, b)' },
   size: { type: 'number', default: 256, help: 'image side' },
   steps: { type: 'number', default: 3, help: 'timed steps (median per phase)' },
+  sa: { type: 'string', default: 'features', help: "SA mode timed: features | prediction | published | none" },
+  vit: { type: 'string', default: 'vits14', help: 'DINOv2 shape when no --dinov2 is given (random weights)' },
+  dinov2: { type: 'string', help: 'real DINOv2 weights (.pth or .safetensors) instead of a random ViT' },
+  'vit-size': { type: 'number', default: 224, help: 'side the ViT sees' },
 }, 'usage: node bench/sraseg-step.js [options]');
 
 const rt = await E.init();
@@ -18,7 +25,10 @@ console.log(`adapter: ${rt.ctx.description} (backend ${rt.ctx.backend})`);
 const S = args.size;
 const student = new E.UNet({ numClasses: 4 });
 const teacher = E.EmaTeacher.forUNet(student);
-const opt = new E.SGD(student.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+const vit = args.sa === 'none' ? null : args.dinov2 ? E.loadDinov2(args.dinov2) : new E.Dinov2(E.DINOV2_CONFIGS[args.vit]).eval().freeze();
+const sa = vit ? new E.SaTerm(vit, student.config.features[4], { mode: args.sa, lambda: 0.1, vitSize: args['vit-size'] }) : null;
+if (vit) console.log(`SA: mode ${args.sa}, ViT ${args.dinov2 ?? `${args.vit} (random weights: timing only)`} at ${args['vit-size']}²`);
+const opt = new E.SGD([...student.parameters(), ...(sa?.projection?.parameters() ?? [])], { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
 const rng = new E.SeededRng(1);
 const half = (n) => E.keep(E.rand([n / 2, 1, S, S]));
 const labels = (n) => E.keep(E.oneHot(E.tensor(new Int32Array((n / 2) * S * S).map((_, i) => (i >> 9) % 4), [n / 2, S, S], 'i32'), 4, 1));
@@ -46,6 +56,16 @@ for (let s = 0; s <= args.steps; s++) {
       E.backward(l);
     }),
   );
+  if (sa) {
+    // 'published' has no gradient path (the published code's SA term cannot reach the UNet): forward only.
+    const withBackward = args.sa !== 'published';
+    await time(`SA (${args.sa}) forward${withBackward ? ' + backward' : ''}`, () =>
+      E.tidy(() => {
+        const l = sa.loss(student, E.concat([ua, ub], 0), E.concat([la, lb], 0), E.concat([ya, yb], 0));
+        if (withBackward) E.backward(l);
+      }),
+    );
+  }
   await time('SGD step', () => {
     opt.step();
     opt.zeroGrad();
