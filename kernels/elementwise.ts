@@ -225,6 +225,13 @@ export function sigmoid(a: Tensor): Tensor {
   return record(y, 'sigmoid', [a], [y], (g, [sy]) => [mul(g, mul(sy, rsub(1, sy)))]);
 }
 
+/** log(1 + eˣ), computed as max(x, 0) + log1p(e^−|x|) so it neither overflows nor loses small values. */
+export function softplus(a: Tensor): Tensor {
+  checkFloat('softplus', a);
+  const y = unaryKernel('softplus', a, 'max(a, 0.0) + log(1.0 + exp(-abs(a)))');
+  return record(y, 'softplus', [a], [a], (g, [sa]) => [mul(g, sigmoid(sa))]);
+}
+
 export function tanh(a: Tensor): Tensor {
   checkFloat('tanh', a);
   // WGSL's tanh overflows to NaN for |a| > ~44 on some drivers; clamp first.

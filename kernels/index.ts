@@ -15,3 +15,8 @@ export * from './blend.js';
 export * from './seg-loss.js';
 export * from './sa-loss.js';
 export * from './attention.js';
+export * from './upfirdn2d.js';
+export * from './grid-sample.js';
+export * from './reflect-pad.js';
+export * from './bias-act.js';
+export * from './modulated-conv.js';

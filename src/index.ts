@@ -23,3 +23,5 @@ export * from './models/vit.js';
 export * from './models/vit-weights.js';
 export * from './models/pos-embed.js';
 export * from './io/pth.js';
+export * from './gan/index.js';
+export * from './models/stylegan2/index.js';

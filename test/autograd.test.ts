@@ -89,6 +89,16 @@ test('grad() returns gradients without touching .grad, and respects broadcasting
   assert.is(a.grad, null);
 });
 
+test('grad() with respect to an intermediate tensor, also with createGraph (second order through it)', async () => {
+  const a = leaf([1, 2, 3], [3]);
+  const h = E.mul(a, a); // intermediate: h = a²
+  const y = E.sum(E.mul(h, h)); // y = Σ h² → dy/dh = 2h
+  const [gh] = E.grad(y, [h], { createGraph: true });
+  assertClose(await read(gh!), [2, 8, 18], 0, 0, 'dy/dh = 2a²');
+  const [ga] = E.grad(E.sum(gh!), [a]); // d(Σ 2a²)/da = 4a
+  assertClose(await read(ga!), [4, 8, 12], 0, 0, 'd(Σ dy/dh)/da');
+});
+
 test('backward of a non-scalar needs an explicit gradient', () => {
   const x = leaf([1, 2]);
   assert.throws(() => E.backward(E.exp(x)), /not a scalar/);

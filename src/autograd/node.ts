@@ -148,6 +148,8 @@ function runBackward(output: Tensor, options: BackwardOptions, wanted: Tensor[] 
         const g = grads.get(vertex);
         if (!g) continue; // not on a path from the output
         grads.delete(vertex);
+        // An intermediate asked for (e.g. ws inside G for the path-length penalty): its gradient is complete here.
+        if (wantedSet?.has(vertex)) results.set(vertex, keep(g.share()));
         const inGrads = node.backwardFn(g, node.saved);
         // A backward may pass its incoming gradient through, or return one tensor for two inputs:
         // give each use its own handle so that disposing one leaves the others intact.

@@ -7,3 +7,4 @@ export { overlapCounts, dice, jaccard, hd95, asd, assd, scoreBinary, type Binary
 export { applyConvention, type Convention, type ConventionScores } from './conventions.js';
 export { scoreLabelVolume, scorePerImage, summarize, type ClassSummary, type EvaluationSummary, type MeanScores } from './multiclass.js';
 export { confusionCounts, pixelScores, rocAuc, type ConfusionCounts, type PixelScores } from './vessel.js';
+export * from './frechet.js';

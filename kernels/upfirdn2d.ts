@@ -1,0 +1,187 @@
+// upfirdn2d (StyleGAN2-ADA's resampling op): upsample by zero insertion, pad or crop, FIR-filter,
+// downsample; semantics of NVlabs/stylegan2-ada-pytorch torch_utils/ops/upfirdn2d.py. One direct
+// kernel, so the zero-stuffed image is never materialised. Its gradient is upfirdn2d again (filter
+// flipped, up and down swapped, the published padding formula), recorded like any op, so second
+// derivatives (R1 through the discriminator's downsampling) come for free.
+// Cache key: none beyond the kernel name — sizes, factors, padding, flip and gain are all uniforms.
+import source from '../shaders/upfirdn2d.wgsl';
+import { record } from '../src/autograd/node.js';
+import { ShapeError } from '../src/tensor/shape.js';
+import { tensor, type Tensor } from '../src/tensor/tensor.js';
+import { grid1d, out, Params, run, sections } from './common.js';
+
+const SRC = sections(source);
+const WG = 64;
+/** Loop iterations a workgroup may run, summed over its invocations (see kernels/loop-budget.ts). */
+const LOOP_BUDGET = 32768;
+
+/** [x0, x1, y0, y1]: zeros added before/after along x and y; negative values crop. */
+export type Pad4 = [number, number, number, number];
+
+export interface Upfirdn2dOptions {
+  up?: number | [number, number];
+  down?: number | [number, number];
+  padding?: number | [number, number] | Pad4;
+  /** false (default): true convolution with the filter; true: correlation. */
+  flipFilter?: boolean;
+  /** Overall scale of the result (applied once for a 2-D filter and for separable 1-D taps alike). */
+  gain?: number;
+}
+
+/** [x, y] factors, as published `_parse_scaling`. */
+function parseScaling(op: string, name: string, v: number | [number, number]): [number, number] {
+  const s: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!s.every((k) => Number.isInteger(k) && k >= 1)) throw new ShapeError(op, `${name} must be integers ≥ 1, got ${JSON.stringify(v)}`);
+  return s;
+}
+
+/** [x0, x1, y0, y1], as published `_parse_padding`: n → all four, [x, y] → [x, x, y, y]. */
+export function parsePadding(op: string, v: number | [number, number] | Pad4): Pad4 {
+  const p: number[] = typeof v === 'number' ? [v, v, v, v] : v.length === 2 ? [v[0], v[0], v[1], v[1]] : [...v];
+  if (p.length !== 4 || !p.every(Number.isInteger)) throw new ShapeError(op, `padding must be integers (n, [x, y] or [x0, x1, y0, y1]), got ${JSON.stringify(v)}`);
+  return p as Pad4;
+}
+
+/** [fh, fw] (note: the published `_get_filter_size` returns [fw, fh]); null is the 1×1 identity. */
+export function filterSize(f: Tensor | null): [number, number] {
+  if (!f) return [1, 1];
+  if (f.rank === 1) return [f.shape[0], f.shape[0]];
+  if (f.rank === 2) return [f.shape[0], f.shape[1]];
+  throw new ShapeError('filterSize', 'a filter is 1-D taps or a 2-D [fh, fw] tensor', [f.shape]);
+}
+
+/**
+ * x [N, C, H, W] → [N, C, (H·upY + y0 + y1 − fh) / downY + 1, (W·upX + x0 + x1 − fw) / downX + 1]
+ * (floored). The filter is [fh, fw] (or 1-D taps, applied as their outer product; or null for
+ * identity); it is a constant: no gradient flows to it, as published.
+ */
+export function upfirdn2d(x: Tensor, filter: Tensor | null, opts: Upfirdn2dOptions = {}): Tensor {
+  const op = 'upfirdn2d';
+  if (x.rank !== 4 || x.dtype !== 'f32') throw new ShapeError(op, `expects an f32 [N, C, H, W] input, got ${x.dtype}`, [x.shape]);
+  if (filter && (filter.dtype !== 'f32' || filter.rank < 1 || filter.rank > 2 || filter.size === 0)) {
+    throw new ShapeError(op, 'the filter must be non-empty f32 [fh, fw] or 1-D taps', [x.shape, filter.shape]);
+  }
+  const [upX, upY] = parseScaling(op, 'up', opts.up ?? 1);
+  const [downX, downY] = parseScaling(op, 'down', opts.down ?? 1);
+  const [padX0, padX1, padY0, padY1] = parsePadding(op, opts.padding ?? 0);
+  const flip = opts.flipFilter ?? false;
+  const gain = opts.gain ?? 1;
+  const [n, c, inH, inW] = x.shape;
+  const [fh, fw] = filterSize(filter);
+  const outH = Math.floor((inH * upY + padY0 + padY1 - fh) / downY) + 1;
+  const outW = Math.floor((inW * upX + padX0 + padX1 - fw) / downX) + 1;
+  if (outH < 1 || outW < 1) {
+    throw new ShapeError(op, `the ${fh}×${fw} filter does not fit the upsampled, padded input: output would be ${outH}×${outW}`, [x.shape, filter?.shape ?? [1, 1]]);
+  }
+
+  // Each invocation visits at most ⌈fh/up⌉·⌈fw/up⌉ input pixels; keep a workgroup's sum of loop
+  // iterations within the project's budget (half of llvmpipe's silent 65,535 cap).
+  const taps = Math.ceil(fh / upY) * Math.ceil(fw / upX);
+  if (taps * WG > LOOP_BUDGET) {
+    throw new ShapeError(op, `a ${fh}×${fw} filter at up ${upX}×${upY} needs ${taps} taps per output, above the ${LOOP_BUDGET / WG} one launch allows`, [x.shape, filter?.shape ?? [1, 1]]);
+  }
+  const y = out([n, c, outH, outW], 'f32', op);
+  if (y.size) {
+    // The identity filter still goes through the kernel (one tap of value 1) to keep one code path.
+    const f = filter ?? tensor([1], [1, 1]);
+    const p = new Params().u32(y.size, inH, inW, outH, outW).i32(upX, upY, downX, downY, padX0, padY0, fh, fw);
+    p.u32(flip ? 1 : 0, f.rank === 1 ? 1 : 0).f32(gain);
+    run({ key: 'upfirdn2d', source: () => SRC.upfirdn2d }, [x, f, y], p, grid1d(y.size, WG), op);
+    if (!filter) f.dispose();
+  }
+  return record(y, op, [x], filter ? [filter] : [], (g, saved) => {
+    // Published backward: the transposed resampling is the same op with the roles swapped.
+    const pad: Pad4 = [
+      fw - padX0 - 1,
+      inW * upX - outW * downX + padX0 - upX + 1,
+      fh - padY0 - 1,
+      inH * upY - outH * downY + padY0 - upY + 1,
+    ];
+    return [upfirdn2d(g, saved[0] ?? null, { up: [downX, downY], down: [upX, upY], padding: pad, flipFilter: !flip, gain })];
+  });
+}
+
+export interface SetupFilterOptions {
+  /** Scale the taps to sum to 1, so a constant signal keeps its magnitude (default true). */
+  normalize?: boolean;
+  flipFilter?: boolean;
+  gain?: number;
+  /**
+   * Return the 1-D taps themselves instead of their outer product (published default: 1-D taps of
+   * 8 or more). Both forms filter identically here; the 2-D form is the default for simplicity.
+   */
+  separable?: boolean;
+}
+
+/**
+ * Published `setup_filter`: 1-D taps become their outer product [n, n] (unless `separable`), then
+ * normalised to sum 1, flipped if asked, and scaled by gain (gain^(1/2) per axis for separable taps).
+ */
+export function setupFilter(taps: number[] | number[][], opts: SetupFilterOptions = {}): Tensor {
+  const op = 'setupFilter';
+  const twoD = Array.isArray(taps[0]);
+  const rows = twoD ? (taps as number[][]) : null;
+  const oneD = twoD ? null : (taps as number[]);
+  if ((rows && (!rows.length || rows.some((r) => r.length !== rows[0].length || !r.length))) || (oneD && !oneD.length)) {
+    throw new ShapeError(op, 'taps must be a non-empty list or a rectangular non-empty 2-D list');
+  }
+  if (rows && opts.separable) throw new ShapeError(op, 'a 2-D filter cannot be made separable');
+  const separable = !!oneD && (opts.separable ?? false);
+  let values: number[];
+  let shape: number[];
+  if (separable) {
+    values = [...oneD!];
+    shape = [values.length];
+  } else if (oneD) {
+    values = oneD.flatMap((a) => oneD.map((b) => a * b));
+    shape = [oneD.length, oneD.length];
+  } else {
+    values = rows!.flat();
+    shape = [rows!.length, rows![0].length];
+  }
+  if (opts.normalize ?? true) {
+    const total = values.reduce((s, v) => s + v, 0);
+    values = values.map((v) => v / total);
+  }
+  // Reversing the row-major list reverses every axis at once.
+  if (opts.flipFilter) values.reverse();
+  const gain = (opts.gain ?? 1) ** (shape.length / 2);
+  return tensor(values.map((v) => v * gain), shape);
+}
+
+export interface Resample2dOptions {
+  padding?: number | [number, number] | Pad4;
+  flipFilter?: boolean;
+  gain?: number;
+}
+
+/**
+ * Published `upsample2d`: output exactly up× the input (plus `padding`); the op's gain is
+ * multiplied by up² internally so that zero insertion keeps the signal's magnitude.
+ */
+export function upsample2d(x: Tensor, f: Tensor | null, opts: Resample2dOptions & { up?: number | [number, number] } = {}): Tensor {
+  const [upX, upY] = parseScaling('upsample2d', 'up', opts.up ?? 2);
+  const [px0, px1, py0, py1] = parsePadding('upsample2d', opts.padding ?? 0);
+  const [fh, fw] = filterSize(f);
+  const padding: Pad4 = [
+    px0 + Math.floor((fw + upX - 1) / 2),
+    px1 + Math.floor((fw - upX) / 2),
+    py0 + Math.floor((fh + upY - 1) / 2),
+    py1 + Math.floor((fh - upY) / 2),
+  ];
+  return upfirdn2d(x, f, { up: [upX, upY], padding, flipFilter: opts.flipFilter, gain: (opts.gain ?? 1) * upX * upY });
+}
+
+/** Published `downsample2d`: output exactly 1/down of the input (plus `padding`, in input pixels). */
+export function downsample2d(x: Tensor, f: Tensor | null, opts: Resample2dOptions & { down?: number | [number, number] } = {}): Tensor {
+  const [downX, downY] = parseScaling('downsample2d', 'down', opts.down ?? 2);
+  const [px0, px1, py0, py1] = parsePadding('downsample2d', opts.padding ?? 0);
+  const [fh, fw] = filterSize(f);
+  const padding: Pad4 = [
+    px0 + Math.floor((fw - downX + 1) / 2),
+    px1 + Math.floor((fw - downX) / 2),
+    py0 + Math.floor((fh - downY + 1) / 2),
+    py1 + Math.floor((fh - downY) / 2),
+  ];
+  return upfirdn2d(x, f, { down: [downX, downY], padding, flipFilter: opts.flipFilter, gain: opts.gain });
+}

@@ -1,0 +1,128 @@
+// The real images a StyleGAN2 is trained on: the labeled slices of a split (the paper trains the
+// generator on the 5 % / 10 % labeled data only), resampled to the generator's square resolution and
+// mapped to [−1, 1] as the published dataset loader does. Kept on the host: a few hundred 64² or 128²
+// slices are a few MiB, and each minibatch is one upload.
+import type { SegDataset } from '../data/dataset.js';
+import { SeededRng, type RngState } from '../data/rng.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+
+/**
+ * Area (box-filter) resampling of a [h, w] image to [H, W]: every output pixel is the mean of the
+ * input area it covers, with fractional overlaps weighted — antialiased when shrinking (unlike the
+ * nearest zoom the segmentation pipeline uses), exact for integer factors, bilinear-free.
+ */
+export function resizeArea(src: Float32Array, h: number, w: number, H: number, W: number): Float32Array {
+  const rows = overlapWeights(h, H);
+  const cols = overlapWeights(w, W);
+  const tmp = new Float64Array(h * W); // columns first
+  for (let y = 0; y < h; y++) {
+    for (let X = 0; X < W; X++) {
+      let s = 0;
+      for (const [x, wt] of cols[X]) s += src[y * w + x] * wt;
+      tmp[y * W + X] = s;
+    }
+  }
+  const out = new Float32Array(H * W);
+  for (let Y = 0; Y < H; Y++) {
+    for (let X = 0; X < W; X++) {
+      let s = 0;
+      for (const [y, wt] of rows[Y]) s += tmp[y * W + X] * wt;
+      out[Y * W + X] = s;
+    }
+  }
+  return out;
+}
+
+/** For each of `m` output cells, the input indices it overlaps and their weights (summing to 1). */
+function overlapWeights(n: number, m: number): [number, number][][] {
+  const scale = n / m;
+  return Array.from({ length: m }, (_, o) => {
+    const lo = o * scale;
+    const hi = lo + scale;
+    const cells: [number, number][] = [];
+    for (let i = Math.floor(lo); i < Math.min(n, Math.ceil(hi)); i++) {
+      const overlap = Math.min(hi, i + 1) - Math.max(lo, i);
+      if (overlap > 1e-12) cells.push([i, overlap / scale]);
+    }
+    return cells;
+  });
+}
+
+export interface RealImageSetState {
+  rng: RngState;
+  order: number[];
+  cursor: number;
+}
+
+/** Square single-channel images in [−1, 1], drawn in shuffled epochs (optionally x-flipped, `mirror`). */
+export class RealImageSet {
+  readonly count: number;
+  private rng: SeededRng;
+  private order: number[] = [];
+  private cursor = 0;
+
+  constructor(
+    /** [count · R · R] row-major, in [−1, 1]. */
+    readonly pixels: Float32Array,
+    readonly resolution: number,
+    readonly names: readonly string[],
+    seed: number,
+    readonly mirror = false,
+  ) {
+    this.count = names.length;
+    if (pixels.length !== this.count * resolution * resolution) throw new Error(`RealImageSet: ${pixels.length} values for ${this.count} images of ${resolution}²`);
+    if (!this.count) throw new Error('RealImageSet: no images to train on');
+    this.rng = new SeededRng(seed);
+  }
+
+  /** The labeled slices of `data` (or the given indices), resampled to `resolution`². */
+  static fromDataset(data: SegDataset, resolution: number, seed: number, opts: { indices?: readonly number[]; mirror?: boolean } = {}): RealImageSet {
+    const indices = opts.indices ?? data.labeledIndices;
+    const R = resolution;
+    const pixels = new Float32Array(indices.length * R * R);
+    indices.forEach((index, k) => {
+      const s = data.getSlice(index);
+      const img = resizeArea(s.image, s.height, s.width, R, R);
+      for (let i = 0; i < img.length; i++) pixels[k * R * R + i] = img[i] * 2 - 1;
+    });
+    return new RealImageSet(pixels, R, indices.map((i) => data.trainSlices[i]), seed, opts.mirror);
+  }
+
+  /** The next `n` images as a tensor [n, 1, R, R] (a reshuffle at each epoch's end). */
+  next(n: number): Tensor {
+    const R2 = this.resolution ** 2;
+    const batch = new Float32Array(n * R2);
+    for (let k = 0; k < n; k++) {
+      if (this.cursor >= this.order.length) {
+        this.order = this.rng.permutation(this.mirror ? 2 * this.count : this.count);
+        this.cursor = 0;
+      }
+      const item = this.order[this.cursor++];
+      this.copyImage(item % this.count, item >= this.count, batch.subarray(k * R2, (k + 1) * R2));
+    }
+    return tensor(batch, [n, 1, this.resolution, this.resolution]);
+  }
+
+  /** The first `n` images (in order) as [n, 1, R, R], for metrics and snapshots. */
+  first(n: number): Tensor {
+    const m = Math.min(n, this.count);
+    return tensor(this.pixels.slice(0, m * this.resolution ** 2), [m, 1, this.resolution, this.resolution]);
+  }
+
+  private copyImage(index: number, flip: boolean, dst: Float32Array): void {
+    const R = this.resolution;
+    const src = this.pixels.subarray(index * R * R, (index + 1) * R * R);
+    if (!flip) dst.set(src);
+    else for (let y = 0; y < R; y++) for (let x = 0; x < R; x++) dst[y * R + x] = src[y * R + (R - 1 - x)];
+  }
+
+  state(): RealImageSetState {
+    return { rng: this.rng.state(), order: [...this.order], cursor: this.cursor };
+  }
+
+  setState(s: RealImageSetState): void {
+    this.rng = SeededRng.fromState(s.rng);
+    this.order = [...s.order];
+    this.cursor = s.cursor;
+  }
+}

@@ -1,0 +1,416 @@
+// StyleGAN2-ADA training (training/training_loop.py of NVlabs/stylegan2-ada-pytorch, read for the
+// facts): per minibatch the phases Gmain, Greg (every plInterval, path length), Dmain, Dreg (lazy R1
+// every r1Interval), each with its own Adam whose lr and betas are rescaled for the lazy
+// regularisation; the generator's EMA with ramp-up; ADA's p from the overfitting heuristic.
+//
+// Files in `out`: checkpoint.safetensors (G, D, G_ema, both Adams and the loop state: one atomic
+// write, so a crash never leaves a half-updated run; `resume` continues from it), G_ema.safetensors
+// (the network `bench/generate.js` reads, its config in the metadata), log.jsonl, reals.png,
+// fakes<kimg>.png snapshot grids of G_ema on fixed latents, curves.png.
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { add, mul } from '../../kernels/elementwise.js';
+import { emaUpdate } from '../../kernels/optim.js';
+import { slice } from '../../kernels/shape-ops.js';
+import { Generator, randn } from '../../kernels/random.js';
+import { noGrad } from '../autograd/node.js';
+import { ProgressBar } from '../cli/progress.js';
+import { SeededRng, deriveSeed } from '../data/rng.js';
+import { flush } from '../gpu/runtime.js';
+import { loadSafetensors, saveSafetensors, writeFileAtomic, type HostTensor } from '../io/safetensors.js';
+import { Discriminator, type DiscriminatorConfig } from '../models/stylegan2/discriminator.js';
+import { StyleGAN2Generator, type GeneratorConfig } from '../models/stylegan2/generator.js';
+import { loadModuleFromHost, moduleToHost } from '../nn/checkpoint.js';
+import type { Module } from '../nn/module.js';
+import { updateEmaModel } from '../nn/ema.js';
+import { Adam, type OptimizerStateDict } from '../nn/optim.js';
+import { imageGrid, imagesFromNchw } from '../report/grid.js';
+import { linePlot, type Series } from '../report/plot.js';
+import { writePng } from '../report/png.js';
+import { keep, tidy } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { AugmentPipe } from './ada.js';
+import { AdaController } from './ada-controller.js';
+import { GAN_LOSS_DEFAULTS, StyleGAN2Loss, type GanLossConfig } from './loss.js';
+import type { RealImageSet } from './reals.js';
+
+/** What the snapshots measure FD/KID with: a frozen network embedding images in [0, 1]. */
+export interface FeatureNetwork {
+  /** Named honestly in the log ('FD-DINOv2', 'FD-UNet-encoder'). */
+  readonly name: string;
+  /** images [N, 1, H, W] in [0, 1] → features [N, D]. */
+  embed(images: Tensor): Tensor;
+}
+
+/** FD (and KID) between feature sets, [N, D] row-major on the host. */
+export type SetDistance = (real: Float32Array, fake: Float32Array, dim: number) => { fd: number; kid?: number };
+
+export interface StyleGanTrainConfig extends GanLossConfig {
+  out: string;
+  resume: boolean;
+  seed: number;
+  /** Training length in thousands of real images shown to D. */
+  kimg: number;
+  batch: number;
+  /** Network shape (the resolution comes from the real images). */
+  zDim: number;
+  wDim: number;
+  mappingLayers: number;
+  channelBase: number;
+  channelMax: number;
+  convClamp: number | null;
+  mbstdGroupSize: number;
+  lr: number;
+  betas: [number, number];
+  r1Interval: number;
+  plInterval: number;
+  /** G_ema half-life in thousands of images, with its ramp-up (published 'auto': batch·10/32 and 0.05). */
+  emaKimg: number;
+  emaRampup: number | null;
+  /** 'ada': p adapted toward adaTarget; 'fixed': p = augmentP; 'none'. */
+  augment: 'ada' | 'fixed' | 'none';
+  augmentP: number;
+  adaTarget: number;
+  adaInterval: number;
+  adaKimg: number;
+  /** Snapshot (grid, FD, checkpoint) every this many kimg, and at the end. */
+  snapshotKimg: number;
+  /** Minibatches between loss read-backs. */
+  logEvery: number;
+  /** Images in the snapshot grid. */
+  gridImages: number;
+  /** Fakes used for FD at each snapshot (the reals: all of them). */
+  fdImages: number;
+}
+
+export const STYLEGAN_TRAIN_DEFAULTS: Omit<StyleGanTrainConfig, 'out' | 'resume'> = {
+  ...GAN_LOSS_DEFAULTS,
+  seed: 0,
+  kimg: 25000,
+  batch: 32,
+  zDim: 512,
+  wDim: 512,
+  mappingLayers: 2,
+  channelBase: 16384,
+  channelMax: 512,
+  convClamp: 256,
+  mbstdGroupSize: 4,
+  lr: 0.0025,
+  betas: [0, 0.99],
+  r1Interval: 16,
+  plInterval: 4,
+  emaKimg: 10,
+  emaRampup: 0.05,
+  augment: 'ada',
+  augmentP: 0,
+  adaTarget: 0.6,
+  adaInterval: 4,
+  adaKimg: 500,
+  snapshotKimg: 4,
+  logEvery: 4,
+  gridImages: 32,
+  fdImages: 512,
+};
+
+export interface GanSnapshot {
+  kimg: number;
+  fd?: number;
+  kid?: number;
+}
+
+export interface StyleGanRunResult {
+  snapshots: GanSnapshot[];
+  G_ema: string;
+}
+
+/** The generator and discriminator configurations a training config implies (also stored in checkpoints). */
+export function networkConfigs(cfg: StyleGanTrainConfig, resolution: number): { G: GeneratorConfig; D: DiscriminatorConfig } {
+  const shared = { imgResolution: resolution, imgChannels: 1, channelBase: cfg.channelBase, channelMax: cfg.channelMax, convClamp: cfg.convClamp };
+  return {
+    G: { ...shared, zDim: cfg.zDim, wDim: cfg.wDim, mappingLayers: cfg.mappingLayers, seed: deriveSeed(cfg.seed, 11) },
+    D: { ...shared, mbstdGroupSize: cfg.mbstdGroupSize, mbstdChannels: 1, seed: deriveSeed(cfg.seed, 12) },
+  };
+}
+
+interface LoopState {
+  step: number;
+  nimg: number;
+  plMean: number;
+  ada: Awaited<ReturnType<AdaController['state']>> | null;
+  augment: ReturnType<AugmentPipe['state']> | null;
+  reals: ReturnType<RealImageSet['state']>;
+  random: ReturnType<Generator['state']>;
+  hostRandom: ReturnType<SeededRng['state']>;
+  snapshots: GanSnapshot[];
+  optG: Omit<OptimizerStateDict, 'state'> & { steps: (number | null)[] };
+  optD: Omit<OptimizerStateDict, 'state'> & { steps: (number | null)[] };
+}
+
+export async function trainStyleGAN(
+  reals: RealImageSet,
+  cfg: StyleGanTrainConfig,
+  measure?: { features: FeatureNetwork; distance: SetDistance },
+): Promise<StyleGanRunResult> {
+  mkdirSync(cfg.out, { recursive: true });
+  const nets = networkConfigs(cfg, reals.resolution);
+  const G = new StyleGAN2Generator(nets.G);
+  const D = new Discriminator(nets.D);
+  const G_ema = new StyleGAN2Generator(nets.G).eval();
+  updateEmaModel(G_ema, G, 0, { buffers: true }); // start as an exact copy
+  // Lazy regularisation: the regularised phases run every `interval` minibatches with their loss ×interval;
+  // the published rescaling of Adam's lr and betas keeps the effective optimiser the same.
+  const adam = (m: Module, interval: number) => {
+    const r = interval / (interval + 1);
+    return new Adam(m.parameters(), { lr: cfg.lr * r, betas: [cfg.betas[0] ** r, cfg.betas[1] ** r], eps: 1e-8 });
+  };
+  const optG = adam(G, cfg.plInterval);
+  const optD = adam(D, cfg.r1Interval);
+  const augment = cfg.augment === 'none' ? null : new AugmentPipe({ seed: deriveSeed(cfg.seed, 13), p: cfg.augment === 'fixed' ? cfg.augmentP : 0 });
+  const ada = cfg.augment === 'ada' ? new AdaController(augment!, { target: cfg.adaTarget, interval: cfg.adaInterval, kimg: cfg.adaKimg, batchSize: cfg.batch }) : null;
+  let random = new Generator(deriveSeed(cfg.seed, 14));
+  let hostRandom = new SeededRng(deriveSeed(cfg.seed, 15));
+  let loss = new StyleGAN2Loss(G, D, augment, cfg, random, hostRandom);
+
+  const totalSteps = Math.ceil((cfg.kimg * 1000) / cfg.batch);
+  const checkpointPath = join(cfg.out, 'checkpoint.safetensors');
+  const logPath = join(cfg.out, 'log.jsonl');
+  let step = 0;
+  let nimg = 0;
+  let snapshots: GanSnapshot[] = [];
+  if (cfg.resume && existsSync(checkpointPath)) {
+    const st = loadCheckpoint(checkpointPath, { G, D, G_ema }, { optG, optD });
+    step = st.step;
+    nimg = st.nimg;
+    snapshots = st.snapshots;
+    reals.setState(st.reals);
+    if (augment && st.augment) augment.loadState(st.augment);
+    if (ada && st.ada) ada.loadState(st.ada);
+    random = Generator.fromState(st.random);
+    hostRandom = SeededRng.fromState(st.hostRandom);
+    loss = new StyleGAN2Loss(G, D, augment, cfg, random, hostRandom);
+    loss.plMean = st.plMean;
+    console.error(`resumed at ${(nimg / 1000).toFixed(1)} kimg (step ${step}) from ${checkpointPath}`);
+  } else {
+    writeFileAtomic(logPath, '');
+    writeFileAtomic(join(cfg.out, 'config.json'), JSON.stringify({ ...cfg, resolution: reals.resolution, realImages: reals.count, networks: nets }, null, 2));
+    const r = reals.first(cfg.gridImages);
+    writePng(join(cfg.out, 'reals.png'), imageGrid(imagesFromNchw(await r.data(), r.shape, [-1, 1]), { columns: 8, scale: 2 }));
+    r.dispose();
+  }
+  console.error(
+    `StyleGAN2: G ${count(G)} · D ${count(D)} parameters · ${reals.count} real images at ${reals.resolution}² · ` +
+      `${cfg.kimg} kimg = ${totalSteps} minibatches of ${cfg.batch} · augment ${cfg.augment}`,
+  );
+
+  // Fixed latents for the snapshot grids (their own stream: the grid is the same across resumes).
+  const gridZ = keep(randn([cfg.gridImages, cfg.zDim], new Generator(deriveSeed(cfg.seed, 16))));
+  const bar = new ProgressBar(totalSteps, 'stylegan ', step);
+  const snapshotEverySteps = Math.max(1, Math.round((cfg.snapshotKimg * 1000) / cfg.batch));
+  const setTrainable = (m: Module, on: boolean) => {
+    for (const p of m.parameters()) p.requiresGrad = on;
+  };
+  const t0 = performance.now();
+  const startImg = nimg;
+  let pending: Record<string, Tensor> = {};
+  try {
+    while (step < totalSteps) {
+      // --- Gmain (+ Greg): D frozen, so its weights get no gradient from G's loss.
+      setTrainable(D, false);
+      optG.zeroGrad();
+      const logs: Record<string, Tensor> = {};
+      Object.assign(logs, tidy(() => loss.generatorMain(loss.latents(cfg.batch))));
+      optG.step();
+      if (cfg.plWeight > 0 && step % cfg.plInterval === 0) {
+        optG.zeroGrad();
+        const z = loss.latents(cfg.batch);
+        Object.assign(logs, await loss.generatorPathLength(z, cfg.plInterval));
+        z.dispose();
+        optG.step();
+      }
+      setTrainable(D, true);
+      // --- Dmain (+ Dreg): G only generates.
+      setTrainable(G, false);
+      const real = reals.next(cfg.batch);
+      optD.zeroGrad();
+      Object.assign(logs, tidy(() => loss.discriminatorMain(loss.latents(cfg.batch), real, (l) => ada?.observe(l))));
+      optD.step();
+      if (cfg.r1Gamma > 0 && step % cfg.r1Interval === 0) {
+        optD.zeroGrad();
+        Object.assign(logs, loss.discriminatorR1(real, cfg.r1Interval));
+        optD.step();
+      }
+      real.dispose();
+      setTrainable(G, true);
+      // --- G_ema: half-life emaKimg (ramped up over the first images), buffers (w_avg) copied.
+      nimg += cfg.batch;
+      step++;
+      const emaNimg = Math.min(cfg.emaKimg * 1000, cfg.emaRampup === null ? Infinity : nimg * cfg.emaRampup);
+      updateEmaModel(G_ema, G, 0.5 ** (cfg.batch / Math.max(emaNimg, 1e-8)));
+      copyBuffers(G_ema, G);
+      const p = ada ? await ada.step() : (augment?.p ?? 0);
+      flush();
+
+      for (const [k, t] of Object.entries(logs)) {
+        if (step % cfg.logEvery === 0 || step === totalSteps) pending[k] = t;
+        else t.dispose();
+      }
+      if (step % cfg.logEvery === 0 || step === totalSteps) {
+        const row: Record<string, number> = { step, kimg: nimg / 1000, p };
+        for (const [k, t] of Object.entries(pending)) {
+          row[k] = (await t.data())[0];
+          t.dispose();
+        }
+        pending = {};
+        row.images_per_s = (nimg - startImg) / ((performance.now() - t0) / 1000);
+        appendFileSync(logPath, JSON.stringify(row) + '\n');
+        bar.update(step, { kimg: (nimg / 1000).toFixed(2), G: row.G_loss, D: (row.D_loss_fake ?? 0) + (row.D_loss_real ?? 0), p: p.toFixed(3), 'img/s': row.images_per_s.toFixed(1) });
+      }
+      if (step % snapshotEverySteps === 0 || step === totalSteps) {
+        const snap = await snapshot(nimg / 1000);
+        snapshots.push(snap);
+        bar.log(`snapshot ${snap.kimg.toFixed(1)} kimg${snap.fd !== undefined ? ` · ${measure!.features.name} ${snap.fd.toFixed(3)}${snap.kid !== undefined ? ` · KID ${snap.kid.toFixed(5)}` : ''}` : ''}`);
+        appendFileSync(logPath, JSON.stringify({ step, kimg: snap.kimg, snapshot: snap }) + '\n');
+        await saveCheckpoint(checkpointPath, { G, D, G_ema }, { optG, optD }, {
+          step,
+          nimg,
+          plMean: loss.plMean,
+          ada: (await ada?.state()) ?? null,
+          augment: augment?.state() ?? null,
+          reals: reals.state(),
+          random: random.state(),
+          hostRandom: hostRandom.state(),
+          snapshots,
+          optG: { kind: '', lr: 0, steps: [] },
+          optD: { kind: '', lr: 0, steps: [] },
+        });
+        await saveNetwork(join(cfg.out, 'G_ema.safetensors'), G_ema, nets.G, nimg / 1000);
+        plotGanCurves(logPath, join(cfg.out, 'curves.png'), measure?.features.name);
+      }
+    }
+  } finally {
+    for (const t of Object.values(pending)) t.dispose();
+    gridZ.dispose();
+    for (const m of [G, D, G_ema]) m.dispose();
+    optG.dispose();
+    optD.dispose();
+  }
+  return { snapshots, G_ema: join(cfg.out, 'G_ema.safetensors') };
+
+  async function snapshot(kimg: number): Promise<GanSnapshot> {
+    const grid = noGrad(() => G_ema.forward(gridZ, { noiseMode: 'const' }));
+    writePng(join(cfg.out, `fakes${kimg.toFixed(2).padStart(7, '0')}.png`), imageGrid(imagesFromNchw(await grid.data(), grid.shape, [-1, 1]), { columns: 8, scale: 2 }));
+    grid.dispose();
+    if (!measure) return { kimg };
+    const realFeats = await embedAll(measure.features, (n) => reals.first(n), reals.count);
+    const fakeFeats = await embedAll(measure.features, (n) => noGrad(() => G_ema.forward(randn([n, cfg.zDim], new Generator(deriveSeed(cfg.seed, 17 + n))), { noiseMode: 'const' })), cfg.fdImages);
+    const d = measure.distance(realFeats.data, fakeFeats.data, realFeats.dim);
+    return { kimg, fd: d.fd, kid: d.kid };
+  }
+}
+
+/** Features of `total` images made by `make(n)` (in [−1, 1]), embedded in chunks of 32. */
+async function embedAll(net: FeatureNetwork, make: (n: number) => Tensor, total: number): Promise<{ data: Float32Array; dim: number }> {
+  const all = make(total);
+  const parts: Float32Array[] = [];
+  let dim = 0;
+  for (let i = 0; i < total; i += 32) {
+    const f = tidy(() => noGrad(() => net.embed(sliceImages(all, i, Math.min(total, i + 32)))));
+    dim = f.shape[1];
+    parts.push((await f.data()) as Float32Array);
+    f.dispose();
+  }
+  all.dispose();
+  const data = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    data.set(p, o);
+    o += p.length;
+  }
+  return { data, dim };
+}
+
+function sliceImages(all: Tensor, from: number, to: number): Tensor {
+  return add(mul(slice(all, 0, from, to), 0.5), 0.5); // [−1, 1] → [0, 1], the range the feature networks expect
+}
+
+/** Buffers (the mapping's w_avg, constant noise) are copied, not averaged, into G_ema, as published. */
+function copyBuffers(dst: Module, src: Module): void {
+  const from = new Map(src.namedBuffers());
+  for (const [name, t] of dst.namedBuffers()) if (t.dtype === 'f32') emaUpdate(t, from.get(name)!, 0);
+}
+
+const count = (m: Module) => m.parameters().reduce((s, p) => s + p.size, 0).toLocaleString('en');
+
+type Optimizers = Record<'optG' | 'optD', Adam>;
+type Networks = Record<'G' | 'D' | 'G_ema', Module>;
+
+/**
+ * One safetensors file: the three networks under their prefixes, each Adam slot as
+ * `<opt>.<param index>.<slot>`, and the loop state (JSON) in the metadata — written atomically.
+ */
+async function saveCheckpoint(path: string, nets: Networks, opts: Optimizers, state: LoopState): Promise<void> {
+  const tensors = new Map<string, HostTensor>();
+  for (const [prefix, m] of Object.entries(nets)) for (const [k, v] of await moduleToHost(m, `${prefix}.`)) tensors.set(k, v);
+  for (const [name, opt] of Object.entries(opts) as [keyof Optimizers, Adam][]) {
+    const sd = await opt.stateDict();
+    sd.state.forEach((s, i) => {
+      for (const [slot, values] of Object.entries(s?.slots ?? {})) tensors.set(`${name}.${i}.${slot}`, { dtype: 'F32', shape: [values.length], data: values });
+    });
+    state[name] = { kind: sd.kind, lr: sd.lr, steps: sd.state.map((s) => s?.step ?? null) };
+  }
+  saveSafetensors(path, tensors, { state: JSON.stringify(state) });
+}
+
+function loadCheckpoint(path: string, nets: Networks, opts: Optimizers): LoopState {
+  const { tensors, metadata } = loadSafetensors(path);
+  if (!metadata.state) throw new Error(`${path}: not a StyleGAN2 training checkpoint (no loop state); start a new run or pick another --out`);
+  const state = JSON.parse(metadata.state) as LoopState;
+  try {
+    for (const [prefix, m] of Object.entries(nets)) loadModuleFromHost(m, tensors, `${prefix}.`);
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message} (was the run started with other network options?)`);
+  }
+  for (const [name, opt] of Object.entries(opts) as [keyof Optimizers, Adam][]) {
+    const saved = state[name];
+    opt.loadStateDict({
+      kind: saved.kind,
+      lr: saved.lr,
+      state: saved.steps.map((step, i) =>
+        step === null ? null : { step, slots: { exp_avg: tensors.get(`${name}.${i}.exp_avg`)!.data as Float32Array, exp_avg_sq: tensors.get(`${name}.${i}.exp_avg_sq`)!.data as Float32Array } },
+      ),
+    });
+  }
+  return state;
+}
+
+/** A generator on its own, with the config that rebuilds it (what generate.js and fd.js read). */
+export async function saveNetwork(path: string, G: StyleGAN2Generator, config: GeneratorConfig, kimg: number): Promise<void> {
+  saveSafetensors(path, await moduleToHost(G), { format: 'sraseg-stylegan2-generator', config: JSON.stringify(config), kimg: String(kimg) });
+}
+
+/** Rebuild a generator written by saveNetwork (or by training), ready for inference. */
+export function loadGenerator(path: string): StyleGAN2Generator {
+  if (!existsSync(path)) throw new Error(`${path}: no such generator file (train one with bench/train-stylegan.js; it writes <out>/G_ema.safetensors)`);
+  const { tensors, metadata } = loadSafetensors(path);
+  if (metadata.format !== 'sraseg-stylegan2-generator' || !metadata.config) {
+    throw new Error(`${path}: not a generator written by this project (no config in its metadata); pass <run>/G_ema.safetensors`);
+  }
+  const G = new StyleGAN2Generator(JSON.parse(metadata.config) as GeneratorConfig).eval();
+  loadModuleFromHost(G, tensors);
+  return G;
+}
+
+/** Losses, p and FD over kimg. */
+function plotGanCurves(logPath: string, pngPath: string, fdName = 'FD'): void {
+  const rows = readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number> & { snapshot?: GanSnapshot });
+  const train = rows.filter((r) => r.G_loss !== undefined);
+  const snaps = rows.filter((r) => r.snapshot?.fd !== undefined);
+  if (!train.length) return;
+  const line = (name: string, key: string): Series => ({ name, x: train.map((r) => r.kimg), y: train.map((r) => r[key] ?? NaN) });
+  const panels = [
+    { title: 'losses', xLabel: 'kimg', series: [line('G', 'G_loss'), line('D fake', 'D_loss_fake'), line('D real', 'D_loss_real')] },
+    { title: 'augmentation p', xLabel: 'kimg', series: [line('p', 'p')] },
+  ];
+  if (snaps.length) panels.push({ title: fdName, xLabel: 'kimg', series: [{ name: fdName, x: snaps.map((r) => r.snapshot!.kimg), y: snaps.map((r) => r.snapshot!.fd!) }] });
+  writePng(pngPath, linePlot(panels));
+}
