@@ -5,7 +5,7 @@
 import source from '../shaders/elementwise.wgsl';
 import { record } from '../src/autograd/node.js';
 import { registerAutogradHelpers } from '../src/autograd/node.js';
-import { broadcastShapes, broadcastStrides, sameShape, ShapeError, type Shape } from '../src/tensor/shape.js';
+import { broadcastShapes, broadcastStrides, coalesceDims, sameShape, ShapeError, type Shape } from '../src/tensor/shape.js';
 import { Tensor, type DType } from '../src/tensor/tensor.js';
 import { fill, grid1d, out, Params, run, sections } from './common.js';
 import { sumTo } from './reduce.js';
@@ -32,12 +32,16 @@ function binaryKernel(op: string, a: Tensor, b: Tensor, expr: string, outDtype: 
   const y = out(shape, outDtype, op);
   if (y.size === 0) return y;
   const broadcast = !(sameShape(a.shape, shape) && sameShape(b.shape, shape));
+  const walk = coalesceDims(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+  // The rank is compiled in: llvmpipe then unrolls the index decomposition (a runtime-length loop
+  // over uniform arrays costs ~8× the arithmetic of the op itself).
+  const rank = broadcast ? walk.shape.length : 0;
   const spec = {
-    key: `binary:${a.dtype},${b.dtype}>${outDtype}:${broadcast ? 'bc' : 'same'}:${expr}`,
-    source: () => fill(SRC.binary, { T: outDtype, TA: a.dtype, TB: b.dtype, EXPR: expr, BROADCAST: broadcast ? 'true' : 'false' }),
+    key: `binary:${a.dtype},${b.dtype}>${outDtype}:r${rank}:${expr}`,
+    source: () => fill(SRC.binary, { T: outDtype, TA: a.dtype, TB: b.dtype, EXPR: expr, RANK: String(rank) }),
   };
-  const p = new Params().u32(y.size, shape.length).f32(s0, s1);
-  p.vec8(shape, 1).vec8(broadcastStrides(a.shape, shape)).vec8(broadcastStrides(b.shape, shape));
+  const p = new Params().u32(y.size, walk.shape.length).f32(s0, s1);
+  p.vec8(walk.shape, 1).vec8(walk.strides[0]).vec8(walk.strides[1]);
   run(spec, [a, b, y], p, grid1d(y.size, WG), op);
   return y;
 }
@@ -245,12 +249,14 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
   const y = out(shape, 'f32', 'where');
   if (y.size) {
+    const walk = coalesceDims(shape, [broadcastStrides(cond.shape, shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+    const rank = walk.shape.length;
     const spec = {
-      key: `ternary:${cond.dtype}:where`,
-      source: () => fill(SRC.ternary, { T: 'f32', TA: cond.dtype, TB: 'f32', TC: 'f32', EXPR: `select(c, b, a != ${cond.dtype === 'f32' ? '0.0' : '0'})` }),
+      key: `ternary:${cond.dtype}:r${rank}:where`,
+      source: () => fill(SRC.ternary, { T: 'f32', TA: cond.dtype, TB: 'f32', TC: 'f32', RANK: String(rank), EXPR: `select(c, b, a != ${cond.dtype === 'f32' ? '0.0' : '0'})` }),
     };
-    const p = new Params().u32(y.size, shape.length, 0, 0);
-    p.vec8(shape, 1).vec8(broadcastStrides(cond.shape, shape)).vec8(broadcastStrides(a.shape, shape)).vec8(broadcastStrides(b.shape, shape));
+    const p = new Params().u32(y.size, rank, 0, 0);
+    p.vec8(walk.shape, 1).vec8(walk.strides[0]).vec8(walk.strides[1]).vec8(walk.strides[2]);
     run(spec, [cond, a, b, y], p, grid1d(y.size, WG), 'where');
   }
   return record(y, 'where', [a, b], [cond], (g, [c]) => {

@@ -48,11 +48,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i >= P.n) { return; }
   var ia = i;
   var ib = i;
-  if ({{BROADCAST}}) {
+  // RANK = 0: same shapes, direct indexing. Otherwise the (coalesced) rank, a compile-time constant.
+  if ({{RANK}} > 0) {
     var rem = i;
     ia = 0u;
     ib = 0u;
-    for (var d = i32(P.rank) - 1; d >= 0; d--) {
+    for (var d = {{RANK}} - 1; d >= 0; d--) {
       let s = at8(P.shape, u32(d));
       let c = rem % s;
       rem = rem / s;
@@ -84,7 +85,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var ia = 0u;
   var ib = 0u;
   var ic = 0u;
-  for (var d = i32(P.rank) - 1; d >= 0; d--) {
+  for (var d = {{RANK}} - 1; d >= 0; d--) {
     let s = at8(P.shape, u32(d));
     let k = rem % s;
     rem = rem / s;

@@ -3,7 +3,7 @@ export { init, shutdown, runtime, memoryStats, sync, flush, enableProfiling, typ
 export { formatTimings } from './gpu/profiler.js';
 export { Tensor, Storage, empty, tensor, zeros, type DType } from './tensor/tensor.js';
 export { tidy, keep, scopeDepth } from './tensor/scope.js';
-export { ShapeError, numel, fmtShape, broadcastShapes, type Shape } from './tensor/shape.js';
+export { ShapeError, numel, fmtShape, broadcastShapes, coalesceDims, type Shape } from './tensor/shape.js';
 export { backward, grad, noGrad, isGradEnabled, record, type BackwardOptions } from './autograd/node.js';
 export * from '../kernels/index.js';
 export * from './nn/index.js';

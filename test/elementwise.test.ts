@@ -79,6 +79,35 @@ for (const [name, op, ref] of binary) {
   });
 }
 
+test('coalesceDims merges what every operand walks contiguously and drops size-1 dims', () => {
+  // [16,64,32,32] × [16,64,1,1]: two dims, the second broadcast.
+  assert.equal(E.coalesceDims([16, 64, 32, 32], [[65536, 1024, 32, 1], [64, 1, 0, 0]]), { shape: [1024, 1024], strides: [[1024, 1], [1, 0]] });
+  // [2,3,4] + [2,1,4]: the middle dim stays (broadcast between two real strides).
+  assert.equal(E.coalesceDims([2, 3, 4], [[12, 4, 1], [4, 0, 1]]), { shape: [2, 3, 4], strides: [[12, 4, 1], [4, 0, 1]] });
+  assert.equal(E.coalesceDims([1, 1], [[1, 1]]), { shape: [1], strides: [[0]] });
+});
+
+test('broadcasts that coalesce to every rank from 1 to 4 match a direct reference', async () => {
+  const cases: [number[], number[]][] = [
+    [[3, 5], [1, 1]], // scalar-like → rank 1
+    [[4, 3, 6, 5], [4, 3, 1, 1]], // per-channel scale → rank 2
+    [[4, 3, 6, 5], [4, 1, 6, 5]], // per-pixel noise → rank 3
+    [[2, 3, 4, 5], [2, 1, 4, 1]], // alternating → rank 4
+  ];
+  for (const [sa, sb] of cases) {
+    const a = randTensor(sa, 7, -1, 1);
+    const b = randTensor(sb, 8, -1, 1);
+    const want: number[] = [];
+    const [d0, d1, d2, d3] = [...Array(4 - sa.length).fill(1), ...sa];
+    const bs = [...Array(4 - sb.length).fill(1), ...sb];
+    for (let i = 0; i < d0; i++) for (let j = 0; j < d1; j++) for (let k = 0; k < d2; k++) for (let l = 0; l < d3; l++) {
+      const bi = (((bs[0] > 1 ? i : 0) * bs[1] + (bs[1] > 1 ? j : 0)) * bs[2] + (bs[2] > 1 ? k : 0)) * bs[3] + (bs[3] > 1 ? l : 0);
+      want.push(a.v[((i * d1 + j) * d2 + k) * d3 + l] * b.v[bi]);
+    }
+    assertClose(await read(E.mul(a.t, b.t)), want, 1e-6, 1e-6, `[${sa}] × [${sb}]`);
+  }
+});
+
 test('pow with a tensor exponent: forward and gradient', async () => {
   await gradCheck(E.pow, [{ shape: [2, 3], lo: 0.5, hi: 2 }, { shape: [3], lo: -1, hi: 2 }], { what: 'pow' });
 });

@@ -56,6 +56,31 @@ export function broadcastStrides(shape: Shape, target: Shape): number[] {
   return target.map((_, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]));
 }
 
+/**
+ * The same strided traversal with fewer dimensions: size-1 dims dropped and neighbours merged where
+ * every operand steps through them contiguously (stride[i] = stride[i+1]·shape[i+1]). A broadcast
+ * like [16,64,32,32] × [16,64,1,1] becomes [1024, 1024] with strides [1024, 1] and [1, 0], so a
+ * kernel decomposes its index in 2 steps instead of 4.
+ */
+export function coalesceDims(shape: Shape, strides: number[][]): { shape: number[]; strides: number[][] } {
+  const keep = shape.map((d, i) => i).filter((i) => shape[i] !== 1);
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (const i of keep) {
+    const last = outShape.length - 1;
+    const mergeable = last >= 0 && strides.every((st, k) => outStrides[k][last] === st[i] * shape[i]);
+    if (mergeable) {
+      outShape[last] *= shape[i];
+      strides.forEach((st, k) => (outStrides[k][last] = st[i]));
+    } else {
+      outShape.push(shape[i]);
+      strides.forEach((st, k) => outStrides[k].push(st[i]));
+    }
+  }
+  if (!outShape.length) return { shape: [1], strides: strides.map(() => [0]) };
+  return { shape: outShape, strides: outStrides };
+}
+
 /** Normalise a possibly negative axis. */
 export function normAxis(op: string, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
