@@ -11,7 +11,7 @@ import { Rng } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
 import { ShapeError } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Conv2dLayer, FullyConnectedLayer, RESAMPLE_TAPS } from './layers.js';
+import { Conv2dLayer, FullyConnectedLayer, RESAMPLE_TAPS, type StyleGanShape } from './layers.js';
 import { stylegan2Channels } from './synthesis.js';
 
 const RESIDUAL_GAIN = Math.SQRT1_2;
@@ -101,17 +101,11 @@ export class DiscriminatorEpilogue extends Module {
   }
 }
 
-export interface DiscriminatorConfig {
-  imgResolution: number;
-  imgChannels: number;
-  channelBase: number;
-  channelMax: number;
+export interface DiscriminatorConfig extends StyleGanShape {
   /** Published default 4 (the group shrinks to the batch when the batch is smaller). */
   mbstdGroupSize: number;
   /** Published default 1; 0 disables the layer. */
   mbstdChannels: number;
-  convClamp: number | null;
-  seed: number;
 }
 
 export class Discriminator extends Module {

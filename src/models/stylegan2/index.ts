@@ -1,5 +1,5 @@
 // StyleGAN2-ADA (NVlabs/stylegan2-ada-pytorch, training/networks.py) as modules of this engine.
-export { FullyConnectedLayer, Conv2dLayer, normalize2ndMoment, type FullyConnectedOptions, type EqualizedConv2dOptions } from './layers.js';
+export { FullyConnectedLayer, Conv2dLayer, normalize2ndMoment, type FullyConnectedOptions, type EqualizedConv2dOptions, type StyleGanShape } from './layers.js';
 export { MappingNetwork, type MappingConfig, type MappingOptions } from './mapping.js';
 export {
   SynthesisNetwork,

@@ -129,3 +129,16 @@ export class Conv2dLayer extends Module {
     return styleganBiasAct(y, this.bias, this.activation, defaultActGain(this.activation) * gain, clamp);
   }
 }
+
+/** What the synthesis network and the discriminator share: the image and the channel schedule. */
+export interface StyleGanShape {
+  imgResolution: number;
+  imgChannels: number;
+  /** Channels at resolution r: min(⌊channelBase / r⌋, channelMax). Published: 32768 and 512. */
+  channelBase: number;
+  channelMax: number;
+  /** Clamp every conv's activations to ±convClamp (published training configs: 256); null: none. */
+  convClamp: number | null;
+  /** Seeds the weight initialisation. */
+  seed: number;
+}

@@ -12,7 +12,7 @@ import { Rng } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
 import { ShapeError } from '../../tensor/shape.js';
 import { zeros, type Tensor } from '../../tensor/tensor.js';
-import { FullyConnectedLayer, RESAMPLE_TAPS, styleganBiasAct } from './layers.js';
+import { FullyConnectedLayer, RESAMPLE_TAPS, styleganBiasAct, type StyleGanShape } from './layers.js';
 
 /** Channels at a resolution, the published formula: min(⌊channelBase / res⌋, channelMax). */
 export function stylegan2Channels(res: number, channelBase: number, channelMax: number): number {
@@ -162,15 +162,8 @@ export class SynthesisBlock extends Module {
   }
 }
 
-export interface SynthesisConfig {
+export interface SynthesisConfig extends StyleGanShape {
   wDim: number;
-  imgResolution: number;
-  imgChannels: number;
-  channelBase: number;
-  channelMax: number;
-  /** Clamp every conv's activations to ±convClamp (published training configs: 256); null: none. */
-  convClamp: number | null;
-  seed: number;
 }
 
 export class SynthesisNetwork extends Module {
