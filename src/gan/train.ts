@@ -7,7 +7,7 @@
 // write, so a crash never leaves a half-updated run; `resume` continues from it), G_ema.safetensors
 // (the network `bench/generate.js` reads, its config in the metadata), log.jsonl, reals.png,
 // fakes<kimg>.png snapshot grids of G_ema on fixed latents, curves.png.
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { add, mul } from '../../kernels/elementwise.js';
 import { emaUpdate } from '../../kernels/optim.js';
@@ -17,21 +17,21 @@ import { noGrad } from '../autograd/node.js';
 import { ProgressBar } from '../cli/progress.js';
 import { SeededRng, deriveSeed } from '../data/rng.js';
 import { flush } from '../gpu/runtime.js';
-import { loadSafetensors, saveSafetensors, writeFileAtomic, type HostTensor } from '../io/safetensors.js';
+import { writeFileAtomic } from '../io/safetensors.js';
 import { Discriminator, type DiscriminatorConfig } from '../models/stylegan2/discriminator.js';
 import { StyleGAN2Generator, type GeneratorConfig } from '../models/stylegan2/generator.js';
-import { loadModuleFromHost, moduleToHost } from '../nn/checkpoint.js';
 import type { Module } from '../nn/module.js';
 import { updateEmaModel } from '../nn/ema.js';
-import { Adam, type OptimizerStateDict } from '../nn/optim.js';
+import { Adam } from '../nn/optim.js';
 import { imageGrid, imagesFromNchw } from '../report/grid.js';
-import { linePlot, type Series } from '../report/plot.js';
 import { writePng } from '../report/png.js';
 import { keep, tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { AugmentPipe } from './ada.js';
 import { AdaController } from './ada-controller.js';
 import { GAN_LOSS_DEFAULTS, StyleGAN2Loss, type GanLossConfig } from './loss.js';
+import { loadCheckpoint, saveCheckpoint, saveNetwork, type GanSnapshot } from './checkpoint.js';
+import { plotGanCurves } from './curves.js';
 import type { RealImageSet } from './reals.js';
 
 /** What the snapshots measure FD/KID with: a frozen network embedding images in [0, 1]. */
@@ -112,12 +112,6 @@ export const STYLEGAN_TRAIN_DEFAULTS: Omit<StyleGanTrainConfig, 'out' | 'resume'
   fdImages: 512,
 };
 
-export interface GanSnapshot {
-  kimg: number;
-  fd?: number;
-  kid?: number;
-}
-
 export interface StyleGanRunResult {
   snapshots: GanSnapshot[];
   G_ema: string;
@@ -132,19 +126,6 @@ export function networkConfigs(cfg: StyleGanTrainConfig, resolution: number): { 
   };
 }
 
-interface LoopState {
-  step: number;
-  nimg: number;
-  plMean: number;
-  ada: Awaited<ReturnType<AdaController['state']>> | null;
-  augment: ReturnType<AugmentPipe['state']> | null;
-  reals: ReturnType<RealImageSet['state']>;
-  random: ReturnType<Generator['state']>;
-  hostRandom: ReturnType<SeededRng['state']>;
-  snapshots: GanSnapshot[];
-  optG: Omit<OptimizerStateDict, 'state'> & { steps: (number | null)[] };
-  optD: Omit<OptimizerStateDict, 'state'> & { steps: (number | null)[] };
-}
 
 export async function trainStyleGAN(
   reals: RealImageSet,
@@ -340,77 +321,3 @@ function copyBuffers(dst: Module, src: Module): void {
 }
 
 const count = (m: Module) => m.parameters().reduce((s, p) => s + p.size, 0).toLocaleString('en');
-
-type Optimizers = Record<'optG' | 'optD', Adam>;
-type Networks = Record<'G' | 'D' | 'G_ema', Module>;
-
-/**
- * One safetensors file: the three networks under their prefixes, each Adam slot as
- * `<opt>.<param index>.<slot>`, and the loop state (JSON) in the metadata — written atomically.
- */
-async function saveCheckpoint(path: string, nets: Networks, opts: Optimizers, state: LoopState): Promise<void> {
-  const tensors = new Map<string, HostTensor>();
-  for (const [prefix, m] of Object.entries(nets)) for (const [k, v] of await moduleToHost(m, `${prefix}.`)) tensors.set(k, v);
-  for (const [name, opt] of Object.entries(opts) as [keyof Optimizers, Adam][]) {
-    const sd = await opt.stateDict();
-    sd.state.forEach((s, i) => {
-      for (const [slot, values] of Object.entries(s?.slots ?? {})) tensors.set(`${name}.${i}.${slot}`, { dtype: 'F32', shape: [values.length], data: values });
-    });
-    state[name] = { kind: sd.kind, lr: sd.lr, steps: sd.state.map((s) => s?.step ?? null) };
-  }
-  saveSafetensors(path, tensors, { state: JSON.stringify(state) });
-}
-
-function loadCheckpoint(path: string, nets: Networks, opts: Optimizers): LoopState {
-  const { tensors, metadata } = loadSafetensors(path);
-  if (!metadata.state) throw new Error(`${path}: not a StyleGAN2 training checkpoint (no loop state); start a new run or pick another --out`);
-  const state = JSON.parse(metadata.state) as LoopState;
-  try {
-    for (const [prefix, m] of Object.entries(nets)) loadModuleFromHost(m, tensors, `${prefix}.`);
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message} (was the run started with other network options?)`);
-  }
-  for (const [name, opt] of Object.entries(opts) as [keyof Optimizers, Adam][]) {
-    const saved = state[name];
-    opt.loadStateDict({
-      kind: saved.kind,
-      lr: saved.lr,
-      state: saved.steps.map((step, i) =>
-        step === null ? null : { step, slots: { exp_avg: tensors.get(`${name}.${i}.exp_avg`)!.data as Float32Array, exp_avg_sq: tensors.get(`${name}.${i}.exp_avg_sq`)!.data as Float32Array } },
-      ),
-    });
-  }
-  return state;
-}
-
-/** A generator on its own, with the config that rebuilds it (what generate.js and fd.js read). */
-export async function saveNetwork(path: string, G: StyleGAN2Generator, config: GeneratorConfig, kimg: number): Promise<void> {
-  saveSafetensors(path, await moduleToHost(G), { format: 'sraseg-stylegan2-generator', config: JSON.stringify(config), kimg: String(kimg) });
-}
-
-/** Rebuild a generator written by saveNetwork (or by training), ready for inference. */
-export function loadGenerator(path: string): StyleGAN2Generator {
-  if (!existsSync(path)) throw new Error(`${path}: no such generator file (train one with bench/train-stylegan.js; it writes <out>/G_ema.safetensors)`);
-  const { tensors, metadata } = loadSafetensors(path);
-  if (metadata.format !== 'sraseg-stylegan2-generator' || !metadata.config) {
-    throw new Error(`${path}: not a generator written by this project (no config in its metadata); pass <run>/G_ema.safetensors`);
-  }
-  const G = new StyleGAN2Generator(JSON.parse(metadata.config) as GeneratorConfig).eval();
-  loadModuleFromHost(G, tensors);
-  return G;
-}
-
-/** Losses, p and FD over kimg. */
-function plotGanCurves(logPath: string, pngPath: string, fdName = 'FD'): void {
-  const rows = readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number> & { snapshot?: GanSnapshot });
-  const train = rows.filter((r) => r.G_loss !== undefined);
-  const snaps = rows.filter((r) => r.snapshot?.fd !== undefined);
-  if (!train.length) return;
-  const line = (name: string, key: string): Series => ({ name, x: train.map((r) => r.kimg), y: train.map((r) => r[key] ?? NaN) });
-  const panels = [
-    { title: 'losses', xLabel: 'kimg', series: [line('G', 'G_loss'), line('D fake', 'D_loss_fake'), line('D real', 'D_loss_real')] },
-    { title: 'augmentation p', xLabel: 'kimg', series: [line('p', 'p')] },
-  ];
-  if (snaps.length) panels.push({ title: fdName, xLabel: 'kimg', series: [{ name: fdName, x: snaps.map((r) => r.snapshot!.kimg), y: snaps.map((r) => r.snapshot!.fd!) }] });
-  writePng(pngPath, linePlot(panels));
-}
