@@ -13,7 +13,7 @@ import { conv2d, convTranspose2d } from './conv2d.js';
 import { add, mul, pow, rsqrt, sub } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { sum } from './reduce.js';
-import { permute, reshape } from './shape-ops.js';
+import { flip, permute, reshape } from './shape-ops.js';
 import { filterSize, parsePadding, upfirdn2d, type Pad4 } from './upfirdn2d.js';
 
 const SRC = sections(source);
@@ -115,15 +115,6 @@ function modulateGradComposite(g: Tensor, weight: Tensor, styles: Tensor, demodu
 // ---------------------------------------------------------------------------------------------
 // Convolution with resampling
 
-/** Reverse the two spatial axes of [..., kh, kw] weights (convolution ↔ correlation). */
-function flip2d(w: Tensor): Tensor {
-  const op = 'flip2d';
-  const y = out(w.shape, 'f32', op);
-  const [h, wd] = w.shape.slice(-2);
-  if (y.size) run({ key: 'modconv:flip2d', source: () => SRC.flip2d }, [w, y], new Params().u32(y.size, h, wd), grid1d(y.size, WG), op);
-  return record(y, op, [w], [], (g) => [flip2d(g)]);
-}
-
 interface ConvCall {
   stride?: number;
   /** [y, x], as PyTorch's conv padding. */
@@ -139,7 +130,7 @@ function convWrapper(x: Tensor, w: Tensor, c: ConvCall): Tensor {
   const opts = { stride: c.stride ?? 1, padding: c.padding ?? ([0, 0] as [number, number]), groups: c.groups };
   if (c.flipWeight || (kh === 1 && kw === 1)) return c.transpose ? convTranspose2d(x, w, null, opts) : conv2d(x, w, null, opts);
   return tidy(() => {
-    const flipped = flip2d(w);
+    const flipped = flip(w, [-2, -1]);
     return c.transpose ? convTranspose2d(x, flipped, null, opts) : conv2d(x, flipped, null, opts);
   });
 }

@@ -1,4 +1,4 @@
-// Shape and layout ops: reshape (a view), expand, permute/transpose, slice, pad, concat. All built on
+// Shape and layout ops: reshape (a view), expand, permute/transpose, flip, slice, pad, concat. All built on
 // two kernels (strided gather and strided scatter) whose only cache key is the dtype.
 import source from '../shaders/layout.wgsl';
 import { record } from '../src/autograd/node.js';
@@ -68,6 +68,20 @@ export function permute(x: Tensor, perm: number[]): Tensor {
   const inverse = new Array<number>(p.length);
   p.forEach((a, i) => (inverse[a] = i));
   return record(y, 'permute', [x], [], (g) => [permute(g, inverse)]);
+}
+
+/**
+ * Reverse `axes` (negative counts from the end). A strided gather whose strides along those axes are
+ * negative: the shader's u32 index arithmetic wraps modulo 2³², so offset + c·(2³² − s) lands on
+ * offset − c·s exactly. Its gradient is the same flip.
+ */
+export function flip(x: Tensor, axes: number[]): Tensor {
+  const ax = new Set(axes.map((a) => normAxis('flip', a, x.rank)));
+  if (ax.size !== axes.length) throw new ShapeError('flip', `axes [${axes}] repeat an axis`, [x.shape]);
+  const xs = stridesOf(x.shape);
+  const offset = [...ax].reduce((o, a) => o + (x.shape[a] - 1) * xs[a], 0);
+  const y = gather('flip', x, x.shape, xs.map((s, a) => (ax.has(a) ? -s : s)), offset);
+  return record(y, 'flip', [x], [], (g) => [flip(g, axes)]);
 }
 
 export function transpose(x: Tensor, a = -2, b = -1): Tensor {

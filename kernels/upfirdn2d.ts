@@ -3,17 +3,31 @@
 // kernel, so the zero-stuffed image is never materialised. Its gradient is upfirdn2d again (filter
 // flipped, up and down swapped, the published padding formula), recorded like any op, so second
 // derivatives (R1 through the discriminator's downsampling) come for free.
-// Cache key: none beyond the kernel name — sizes, factors, padding, flip and gain are all uniforms.
+// Cache key: filters up to 8×8 run a kernel with filter size, factors, flip and separability compiled
+// in (`upfirdn2dFixed`); larger ones a generic kernel with all of those in uniforms. Sizes, padding
+// and gain are uniforms in both.
 import source from '../shaders/upfirdn2d.wgsl';
 import { record } from '../src/autograd/node.js';
 import { ShapeError } from '../src/tensor/shape.js';
 import { tensor, type Tensor } from '../src/tensor/tensor.js';
-import { grid1d, out, Params, run, sections } from './common.js';
+import { fill, grid1d, out, Params, run, sections } from './common.js';
 
 const SRC = sections(source);
 const WG = 64;
 /** Loop iterations a workgroup may run, summed over its invocations (see kernels/loop-budget.ts). */
 const LOOP_BUDGET = 32768;
+/**
+ * Filters up to this many taps (8×8) run on `upfirdn2dFixed`; larger ones on the generic kernel. Its
+ * workgroup then loops at most 64 taps × FIXED_PX outputs × WG times: within LOOP_BUDGET.
+ */
+const FIXED_MAX_TAPS = 64;
+/**
+ * Outputs per `upfirdn2dFixed` invocation along a row. Measured on llvmpipe (4×4 filter, batch 16,
+ * 64 channels; ms, noisy): plain 33² → 32²: 1: 46, 2: 36, 4: 30, 8: 26; up 2 from 16²: 24, 27, 15,
+ * 18; down 2 from 32²: 14, 6, 8, 7 (the generic kernel: 95, 39, 23). 4 wastes less on StyleGAN's
+ * narrow rows (4 and 8 pixels) than 8.
+ */
+const FIXED_PX = 4;
 
 /** [x0, x1, y0, y1]: zeros added before/after along x and y; negative values crop. */
 export type Pad4 = [number, number, number, number];
@@ -84,9 +98,14 @@ export function upfirdn2d(x: Tensor, filter: Tensor | null, opts: Upfirdn2dOptio
   if (y.size) {
     // The identity filter still goes through the kernel (one tap of value 1) to keep one code path.
     const f = filter ?? tensor([1], [1, 1]);
-    const p = new Params().u32(y.size, inH, inW, outH, outW).i32(upX, upY, downX, downY, padX0, padY0, fh, fw);
-    p.u32(flip ? 1 : 0, f.rank === 1 ? 1 : 0).f32(gain);
-    run({ key: 'upfirdn2d', source: () => SRC.upfirdn2d }, [x, f, y], p, grid1d(y.size, WG), op);
+    const separable = f.rank === 1;
+    if (fh * fw <= FIXED_MAX_TAPS) {
+      runFixed(op, x, f, y, { fh, fw, upX, upY, downX, downY, flip, separable }, [padX0, padY0], gain);
+    } else {
+      const p = new Params().u32(y.size, inH, inW, outH, outW).i32(upX, upY, downX, downY, padX0, padY0, fh, fw);
+      p.u32(flip ? 1 : 0, separable ? 1 : 0).f32(gain);
+      run({ key: 'upfirdn2d', source: () => SRC.upfirdn2d }, [x, f, y], p, grid1d(y.size, WG), op);
+    }
     if (!filter) f.dispose();
   }
   return record(y, op, [x], filter ? [filter] : [], (g, saved) => {
@@ -99,6 +118,52 @@ export function upfirdn2d(x: Tensor, filter: Tensor | null, opts: Upfirdn2dOptio
     ];
     return [upfirdn2d(g, saved[0] ?? null, { up: [downX, downY], down: [upX, upY], padding: pad, flipFilter: !flip, gain })];
   });
+}
+
+/** What `upfirdn2dFixed` compiles in: its cache key. */
+interface FixedKernel {
+  fh: number;
+  fw: number;
+  upX: number;
+  upY: number;
+  downX: number;
+  downY: number;
+  flip: boolean;
+  separable: boolean;
+}
+
+/**
+ * `upfirdn2dFixed`: the filter size, factors and flags as WGSL constants. StyleGAN2 uses a handful
+ * of combinations (4×4 or 1×1 filters, factors 1 and 2, both flips), so few pipelines are built;
+ * larger filters take the generic kernel rather than multiplying variants.
+ */
+function runFixed(op: string, x: Tensor, f: Tensor, y: Tensor, k: FixedKernel, [padX0, padY0]: [number, number], gain: number): void {
+  const [n, c, inH, inW] = x.shape;
+  const [, , outH, outW] = y.shape;
+  const px = outW < FIXED_PX ? outW : FIXED_PX;
+  const segsPerRow = Math.ceil(outW / px);
+  const invocations = n * c * outH * segsPerRow;
+  const flipName = k.flip ? 'corr' : 'conv';
+  const spec = {
+    key: `upfirdn2d:fixed:${k.fh}x${k.fw}:up${k.upX}x${k.upY}:down${k.downX}x${k.downY}:${flipName}:${k.separable ? 'sep' : '2d'}:px${px}`,
+    source: () =>
+      fill(SRC.upfirdn2dFixed, {
+        FH: k.fh,
+        FW: k.fw,
+        UPX: k.upX,
+        UPY: k.upY,
+        DOWNX: k.downX,
+        DOWNY: k.downY,
+        TY: Math.ceil(k.fh / k.upY),
+        TX: Math.ceil(k.fw / k.upX),
+        PX: px,
+        FY: k.flip ? 'ky' : 'FH - 1 - ky',
+        FX: k.flip ? 'kx' : 'FW - 1 - kx',
+        TAP: k.separable ? 'F[fy] * F[fx]' : 'F[fy * FW + fx]',
+      }),
+  };
+  const p = new Params().u32(invocations, inH, inW, outH, outW, segsPerRow).i32(padX0, padY0).f32(gain);
+  run(spec, [x, f, y], p, grid1d(invocations, WG), op);
 }
 
 export interface SetupFilterOptions {

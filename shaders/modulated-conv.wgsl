@@ -1,5 +1,4 @@
-// Weight modulation and demodulation of StyleGAN2 (training/networks.py modulated_conv2d), and a
-// spatial flip for convolution-vs-correlation weights.
+// Weight modulation and demodulation of StyleGAN2 (training/networks.py modulated_conv2d).
 //
 // Layout: weight W [O, K] with K = I·kk (kk = kh·kw), styles S [N, I]; u[n,o,j] = W[o,j]·S[n, j/kk];
 // the output is u·d with d[n,o] = rsqrt(Σ_j u² + eps) when demodulating (else d = 1).
@@ -133,22 +132,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let total = workgroupSum(acc, lid);
   if (lid == 0u) { DS[e] = total; }
-}
-
-//!! flip2d
-// Reverse the last two axes of a [..., H, W] tensor.
-struct Params { n: u32, h: u32, w: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Out: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 64u + lid.x;
-  if (i >= P.n) { return; }
-  let x = i % P.w;
-  let y = (i / P.w) % P.h;
-  let plane = i / (P.w * P.h);
-  Out[i] = X[(plane * P.h + (P.h - 1u - y)) * P.w + (P.w - 1u - x)];
 }

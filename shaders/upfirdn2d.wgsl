@@ -6,6 +6,12 @@
 // by the leading pads; output (oy, ox) is the correlation of U at (oy·down, ox·down) with the
 // filter, flipped unless `flip` is set (PyTorch's conv2d correlates; the published op convolves).
 
+// Floor division for a possibly negative numerator and a positive divisor.
+fn floorDiv(a: i32, b: i32) -> i32 {
+  let q = a / b;
+  return select(q, q - 1, (a % b != 0) && (a < 0));
+}
+
 //!! upfirdn2d
 struct Params {
   n: u32,             // output elements: N·C·outH·outW
@@ -30,12 +36,6 @@ fn tap(ky: i32, kx: i32) -> f32 {
   let fx = select(P.fw - 1 - kx, kx, P.flip == 1u);
   if (P.separable == 1u) { return F[fy] * F[fx]; }
   return F[fy * P.fw + fx];
-}
-
-// Floor division for a possibly negative numerator and a positive divisor.
-fn floorDiv(a: i32, b: i32) -> i32 {
-  let q = a / b;
-  return select(q, q - 1, (a % b != 0) && (a < 0));
 }
 
 @compute @workgroup_size(64)
@@ -64,4 +64,76 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
   Out[i] = acc * P.gain;
+}
+
+//!! upfirdn2dFixed
+// The same op with the filter size, factors and flags compiled in (the cache key), so the tap loops
+// have constant trip counts that llvmpipe unrolls, and PX adjacent outputs of a row per invocation
+// (at up = down = 1 they share their input and filter loads). Taps that fall outside the filter or
+// the input still load (from a clamped index) and are masked, which keeps the loop bodies branch-free.
+const FH: i32 = {{FH}};
+const FW: i32 = {{FW}};
+const UPX: i32 = {{UPX}};
+const UPY: i32 = {{UPY}};
+const DOWNX: i32 = {{DOWNX}};
+const DOWNY: i32 = {{DOWNY}};
+const TY: i32 = {{TY}};   // ⌈FH / UPY⌉: input rows one output's window can touch
+const TX: i32 = {{TX}};   // ⌈FW / UPX⌉
+const PX: u32 = {{PX}}u;  // outputs per invocation along x
+struct Params {
+  n: u32,             // invocations: N·C·outH·segsPerRow
+  inH: u32, inW: u32,
+  outH: u32, outW: u32,
+  segsPerRow: u32,    // ⌈outW / PX⌉
+  padX0: i32, padY0: i32,
+  gain: f32,
+}
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> F: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Out: array<f32>;
+
+fn tap(ky: i32, kx: i32) -> f32 {
+  // Convolution (not flipped) reads the filter back to front.
+  let fy = {{FY}};
+  let fx = {{FX}};
+  return {{TAP}};
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+  if (i >= P.n) { return; }
+  let ox0 = (i % P.segsPerRow) * PX;
+  let oy = i32((i / P.segsPerRow) % P.outH);
+  let plane = i / (P.segsPerRow * P.outH);
+  // As in `upfirdn2d`: the window of output oy starts at wy in U; its first non-zero row is input
+  // row iyStart, at filter row ky0 ∈ [0, UPY); the following ones are UPY filter rows apart.
+  let wy = oy * DOWNY - P.padY0;
+  let iyStart = floorDiv(wy + UPY - 1, UPY);
+  let ky0 = iyStart * UPY - wy;
+  let lastX = i32(P.inW) - 1;
+  var acc: array<f32, PX>;
+  for (var j = 0; j < TY; j++) {
+    let iy = iyStart + j;
+    let ky = ky0 + j * UPY;
+    if (ky >= FH || iy < 0 || iy >= i32(P.inH)) { continue; }
+    let row = (plane * P.inH + u32(iy)) * P.inW;
+    for (var q = 0u; q < PX; q++) {
+      let wx = i32(ox0 + q) * DOWNX - P.padX0;
+      let ixStart = floorDiv(wx + UPX - 1, UPX);
+      let kx0 = ixStart * UPX - wx;
+      for (var k = 0; k < TX; k++) {
+        let ix = ixStart + k;
+        let kx = kx0 + k * UPX;
+        let v = X[row + u32(clamp(ix, 0, lastX))] * tap(ky, min(kx, FW - 1));
+        acc[q] += select(0.0, v, kx < FW && ix >= 0 && ix <= lastX);
+      }
+    }
+  }
+  let at = (plane * P.outH + u32(oy)) * P.outW + ox0;
+  for (var q = 0u; q < PX; q++) {
+    if (ox0 + q < P.outW) { Out[at + q] = acc[q] * P.gain; }
+  }
 }

@@ -11,11 +11,15 @@ const ASYM = [
   [-0.6, 0.3, 0.25, 0.9],
 ];
 
+/** 9×8 = 72 taps: above the 64 that get a kernel with the filter size compiled in (the generic kernel runs). */
+const WIDE = Array.from({ length: 9 }, (_, r) => Array.from({ length: 8 }, (_, c) => Math.sin(1 + 3 * r + c)));
+
 const cases: { name: string; shape: number[]; f: number[][] | null; up: [number, number]; down: [number, number]; pad: Pad4; flip: boolean; gain: number }[] = [
   { name: 'up 2, 3×4 filter, asymmetric padding', shape: [2, 3, 5, 4], f: ASYM, up: [2, 2], down: [1, 1], pad: [2, 1, 1, 2], flip: false, gain: 4 },
   { name: 'down 2, flipFilter, negative padding (crop)', shape: [2, 3, 7, 6], f: ASYM, up: [1, 1], down: [2, 2], pad: [-1, 1, 2, -2], flip: true, gain: 1 },
   { name: 'up [2,1] down [1,3], mixed', shape: [1, 2, 6, 5], f: ASYM, up: [2, 1], down: [1, 3], pad: [1, 2, 3, 0], flip: false, gain: 0.5 },
   { name: 'up 2 and down 2 together', shape: [2, 1, 5, 5], f: ASYM, up: [2, 2], down: [2, 2], pad: [1, 2, 2, 1], flip: false, gain: 1.5 },
+  { name: '9×8 filter (generic kernel), up 2, flipFilter', shape: [1, 2, 4, 5], f: WIDE, up: [2, 2], down: [1, 1], pad: [3, 4, 4, 4], flip: true, gain: 1 },
   { name: 'identity filter (null), pad only', shape: [2, 3, 3, 4], f: null, up: [1, 1], down: [1, 1], pad: [1, 0, -1, 2], flip: false, gain: 1 },
 ];
 
