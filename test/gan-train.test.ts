@@ -61,9 +61,17 @@ const phantomReals = () => E.RealImageSet.fromDataset(new E.PhantomDataset({ see
 const logRows = (dir: string) =>
   readFileSync(`${dir}/log.jsonl`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number>).filter((r) => r.G_loss !== undefined);
 
-test('StyleGAN2 training: all four phases run with finite losses, ADA moves p, files written', async () => {
+test('StyleGAN2 training: all four phases run with finite losses, ADA moves p, FD/KID at snapshots, files written', async () => {
   const dir = mkdtempSync('/tmp/stylegan-train-');
-  const result = await quiet(() => E.trainStyleGAN(phantomReals(), tiny(dir)));
+  const unet = new E.UNet({ numClasses: 4, seed: 1 });
+  await E.saveModule(`${dir}/unet.safetensors`, unet);
+  unet.dispose();
+  const measure = E.ganFeatureNetwork({ unet: `${dir}/unet.safetensors`, unetSize: 32 })!;
+  assert.is(measure.features.name, 'FD-UNet-encoder');
+  // 20 fakes: two generation chunks of 16 and 4.
+  const result = await quiet(() => E.trainStyleGAN(phantomReals(), tiny(dir, { fdImages: 20 }), measure));
+  measure.dispose();
+  for (const s of result.snapshots) assert.ok(Number.isFinite(s.fd) && s.fd! > 0 && Number.isFinite(s.kid), JSON.stringify(s));
   const rows = logRows(dir);
   assert.is(rows.length, 4);
   for (const r of rows) for (const k of ['G_loss', 'D_loss_fake', 'D_loss_real']) assert.ok(Number.isFinite(r[k]), `${k} ${r[k]}`);

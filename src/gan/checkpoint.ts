@@ -17,6 +17,8 @@ export interface GanSnapshot {
   kimg: number;
   fd?: number;
   kid?: number;
+  /** Why the measurement failed, when it did (training went on). */
+  error?: string;
 }
 
 export interface LoopState {

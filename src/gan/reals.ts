@@ -103,10 +103,11 @@ export class RealImageSet {
     return tensor(batch, [n, 1, this.resolution, this.resolution]);
   }
 
-  /** The first `n` images (in order) as [n, 1, R, R], for metrics and snapshots. */
-  first(n: number): Tensor {
-    const m = Math.min(n, this.count);
-    return tensor(this.pixels.slice(0, m * this.resolution ** 2), [m, 1, this.resolution, this.resolution]);
+  /** Images from..to−1 (in order, clipped to the set) as [n, 1, R, R], for metrics and snapshots. */
+  slice(from: number, to: number): Tensor {
+    const [a, b] = [Math.min(from, this.count), Math.min(to, this.count)];
+    const R2 = this.resolution ** 2;
+    return tensor(this.pixels.slice(a * R2, b * R2), [b - a, 1, this.resolution, this.resolution]);
   }
 
   private copyImage(index: number, flip: boolean, dst: Float32Array): void {

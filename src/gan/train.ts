@@ -174,7 +174,7 @@ export async function trainStyleGAN(
   } else {
     writeFileAtomic(logPath, '');
     writeFileAtomic(join(cfg.out, 'config.json'), JSON.stringify({ ...cfg, resolution: reals.resolution, realImages: reals.count, networks: nets }, null, 2));
-    const r = reals.first(cfg.gridImages);
+    const r = reals.slice(0, cfg.gridImages);
     writePng(join(cfg.out, 'reals.png'), imageGrid(imagesFromNchw(await r.data(), r.shape, [-1, 1]), { columns: 8, scale: 2 }));
     r.dispose();
   }
@@ -247,7 +247,15 @@ export async function trainStyleGAN(
         bar.update(step, { kimg: (nimg / 1000).toFixed(2), G: row.G_loss, D: (row.D_loss_fake ?? 0) + (row.D_loss_real ?? 0), p: p.toFixed(3), 'img/s': row.images_per_s.toFixed(1) });
       }
       if (step % snapshotEverySteps === 0 || step === totalSteps) {
-        const snap = await snapshot(nimg / 1000);
+        let snap: GanSnapshot;
+        try {
+          snap = await snapshot(nimg / 1000);
+        } catch (e) {
+          // A measurement problem (e.g. a feature network too large for the adapter) must not cost the
+          // training done so far: say so loudly, record it, and keep training.
+          bar.log(`snapshot at ${(nimg / 1000).toFixed(2)} kimg failed: ${(e as Error).message}`);
+          snap = { kimg: nimg / 1000, error: (e as Error).message };
+        }
         snapshots.push(snap);
         bar.log(`snapshot ${snap.kimg.toFixed(1)} kimg${snap.fd !== undefined ? ` · ${measure!.features.name} ${snap.fd.toFixed(3)}${snap.kid !== undefined ? ` · KID ${snap.kid.toFixed(5)}` : ''}` : ''}`);
         appendFileSync(logPath, JSON.stringify({ step, kimg: snap.kimg, snapshot: snap }) + '\n');
@@ -278,40 +286,65 @@ export async function trainStyleGAN(
   return { snapshots, G_ema: join(cfg.out, 'G_ema.safetensors') };
 
   async function snapshot(kimg: number): Promise<GanSnapshot> {
-    const grid = noGrad(() => G_ema.forward(gridZ, { noiseMode: 'const' }));
-    writePng(join(cfg.out, `fakes${kimg.toFixed(2).padStart(7, '0')}.png`), imageGrid(imagesFromNchw(await grid.data(), grid.shape, [-1, 1]), { columns: 8, scale: 2 }));
-    grid.dispose();
+    const grid = await imagesOf((from, to) => synthesize(slice(gridZ, 0, from, to)), cfg.gridImages);
+    writePng(join(cfg.out, `fakes${kimg.toFixed(2).padStart(7, '0')}.png`), imageGrid(imagesFromNchw(grid, [cfg.gridImages, 1, reals.resolution, reals.resolution], [-1, 1]), { columns: 8, scale: 2 }));
     if (!measure) return { kimg };
-    const realFeats = await embedAll(measure.features, (n) => reals.first(n), reals.count);
-    const fakeFeats = await embedAll(measure.features, (n) => noGrad(() => G_ema.forward(randn([n, cfg.zDim], new Generator(deriveSeed(cfg.seed, 17 + n))), { noiseMode: 'const' })), cfg.fdImages);
+    const realFeats = await embedAll(measure.features, (from, to) => reals.slice(from, to), reals.count);
+    // The same fakes' latents at every snapshot: FD then tracks the generator, not the sample.
+    const fdZ = new Generator(deriveSeed(cfg.seed, 17));
+    const fakeFeats = await embedAll(measure.features, (from, to) => synthesize(randn([to - from, cfg.zDim], fdZ)), cfg.fdImages);
     const d = measure.distance(realFeats.data, fakeFeats.data, realFeats.dim);
     return { kimg, fd: d.fd, kid: d.kid };
   }
+
+  function synthesize(z: Tensor): Tensor {
+    return noGrad(() => G_ema.forward(z, { noiseMode: 'const' }));
+  }
 }
 
-/** Features of `total` images made by `make(n)` (in [−1, 1]), embedded in chunks of 32. */
-async function embedAll(net: FeatureNetwork, make: (n: number) => Tensor, total: number): Promise<{ data: Float32Array; dim: number }> {
-  const all = make(total);
+/**
+ * Runs `make(from, to)` over [0, total) in chunks of 16 images: a generator's activations for a whole
+ * set at once can exceed an adapter's largest buffer (Dawn→OpenGL: 128 MiB).
+ */
+async function forChunks(total: number, visit: (from: number, to: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < total; i += 16) await visit(i, Math.min(total, i + 16));
+}
+
+/** The images `make` produces, read back and concatenated. */
+async function imagesOf(make: (from: number, to: number) => Tensor, total: number): Promise<Float32Array> {
   const parts: Float32Array[] = [];
+  await forChunks(total, async (from, to) => {
+    const t = make(from, to);
+    parts.push((await t.data()) as Float32Array);
+    t.dispose();
+  });
+  return concatArrays(parts);
+}
+
+/** Features [total, D] of the images (in [−1, 1]) that `make(from, to)` produces. */
+async function embedAll(net: FeatureNetwork, make: (from: number, to: number) => Tensor, total: number): Promise<{ data: Float32Array; dim: number }> {
   let dim = 0;
-  for (let i = 0; i < total; i += 32) {
-    const f = tidy(() => noGrad(() => net.embed(sliceImages(all, i, Math.min(total, i + 32)))));
+  const data = await imagesOf((from, to) => {
+    const f = tidy(() => noGrad(() => net.embed(to01(make(from, to)))));
     dim = f.shape[1];
-    parts.push((await f.data()) as Float32Array);
-    f.dispose();
-  }
-  all.dispose();
-  const data = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    data.set(p, o);
-    o += p.length;
-  }
+    return f;
+  }, total);
   return { data, dim };
 }
 
-function sliceImages(all: Tensor, from: number, to: number): Tensor {
-  return add(mul(slice(all, 0, from, to), 0.5), 0.5); // [−1, 1] → [0, 1], the range the feature networks expect
+function concatArrays(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** [−1, 1] → [0, 1], the range the feature networks expect. */
+function to01(images: Tensor): Tensor {
+  return add(mul(images, 0.5), 0.5);
 }
 
 /** Buffers (the mapping's w_avg, constant noise) are copied, not averaged, into G_ema, as published. */
