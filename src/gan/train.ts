@@ -190,10 +190,14 @@ export async function trainStyleGAN(
   const setTrainable = (m: Module, on: boolean) => {
     for (const p of m.parameters()) p.requiresGrad = on;
   };
-  const t0 = performance.now();
+  let t0 = performance.now();
   const startImg = nimg;
   let pending: Record<string, Tensor> = {};
   try {
+    if (step === 0) {
+      await takeSnapshot(); // the untrained generator: where FD starts from
+      t0 = performance.now();
+    }
     while (step < totalSteps) {
       // --- Gmain (+ Greg): D frozen, so its weights get no gradient from G's loss.
       setTrainable(D, false);
@@ -247,18 +251,7 @@ export async function trainStyleGAN(
         bar.update(step, { kimg: (nimg / 1000).toFixed(2), G: row.G_loss, D: (row.D_loss_fake ?? 0) + (row.D_loss_real ?? 0), p: p.toFixed(3), 'img/s': row.images_per_s.toFixed(1) });
       }
       if (step % snapshotEverySteps === 0 || step === totalSteps) {
-        let snap: GanSnapshot;
-        try {
-          snap = await snapshot(nimg / 1000);
-        } catch (e) {
-          // A measurement problem (e.g. a feature network too large for the adapter) must not cost the
-          // training done so far: say so loudly, record it, and keep training.
-          bar.log(`snapshot at ${(nimg / 1000).toFixed(2)} kimg failed: ${(e as Error).message}`);
-          snap = { kimg: nimg / 1000, error: (e as Error).message };
-        }
-        snapshots.push(snap);
-        bar.log(`snapshot ${snap.kimg.toFixed(1)} kimg${snap.fd !== undefined ? ` · ${measure!.features.name} ${snap.fd.toFixed(3)}${snap.kid !== undefined ? ` · KID ${snap.kid.toFixed(5)}` : ''}` : ''}`);
-        appendFileSync(logPath, JSON.stringify({ step, kimg: snap.kimg, snapshot: snap }) + '\n');
+        await takeSnapshot();
         await saveCheckpoint(checkpointPath, { G, D, G_ema }, { optG, optD }, {
           step,
           nimg,
@@ -284,6 +277,22 @@ export async function trainStyleGAN(
     optD.dispose();
   }
   return { snapshots, G_ema: join(cfg.out, 'G_ema.safetensors') };
+
+  /** Grid, FD and KID now, logged; a failed measurement is reported and training goes on. */
+  async function takeSnapshot(): Promise<void> {
+    let snap: GanSnapshot;
+    try {
+      snap = await snapshot(nimg / 1000);
+    } catch (e) {
+      // A measurement problem (e.g. a feature network too large for the adapter) must not cost the
+      // training done so far: say so loudly, record it, and keep training.
+      bar.log(`snapshot at ${(nimg / 1000).toFixed(2)} kimg failed: ${(e as Error).message}`);
+      snap = { kimg: nimg / 1000, error: (e as Error).message };
+    }
+    snapshots.push(snap);
+    bar.log(`snapshot ${snap.kimg.toFixed(2)} kimg${snap.fd !== undefined ? ` · ${measure!.features.name} ${snap.fd.toFixed(3)}${snap.kid !== undefined ? ` · KID ${snap.kid.toFixed(5)}` : ''}` : ''}`);
+    appendFileSync(logPath, JSON.stringify({ step, kimg: snap.kimg, snapshot: snap }) + '\n');
+  }
 
   async function snapshot(kimg: number): Promise<GanSnapshot> {
     const grid = await imagesOf((from, to) => synthesize(slice(gridZ, 0, from, to)), cfg.gridImages);
