@@ -60,7 +60,7 @@ async function features(slices) {
   for (let k = 0; k < slices.length; k += args.batch) {
     const batch = slices.slice(k, k + args.batch);
     const pixels = new Float32Array(batch.length * R * R);
-    batch.forEach((s, b) => pixels.set(E.resizeArea(s.image, s.height, s.width, R, R), b * R * R));
+    batch.forEach((s, b) => pixels.set(E.resizeFiltered(s.image, s.height, s.width, R, R), b * R * R));
     const f = E.noGrad(() => E.tidy(() => measure.features.embed(E.tensor(pixels, [batch.length, 1, R, R]))));
     const values = await f.data();
     f.dispose();

@@ -25,3 +25,4 @@ export * from './models/pos-embed.js';
 export * from './io/pth.js';
 export * from './gan/index.js';
 export * from './models/stylegan2/index.js';
+export * from './cli/train-methods.js';

@@ -4,14 +4,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import * as E from '../src/index.js';
 import { quiet } from './helpers.js';
 
-test('resizeArea: block means for integer factors, overlap-weighted for fractional ones', () => {
-  const src = Float32Array.from({ length: 16 }, (_, i) => i); // 4×4
-  assert.equal(Array.from(E.resizeArea(src, 4, 4, 2, 2)), [2.5, 4.5, 10.5, 12.5]);
-  // 3 → 2: output cell 0 covers [0, 1.5): pixels 0 (weight 1) and 1 (weight 0.5), normalised by 1.5.
-  const row = E.resizeArea(Float32Array.from([0, 3, 6]), 1, 3, 1, 2);
-  assert.ok(Math.abs(row[0] - 1) < 1e-6 && Math.abs(row[1] - 5) < 1e-6, `${row}`);
-});
-
 test('RealImageSet: [−1, 1] images, every image once per epoch, mirror doubles the epoch', async () => {
   const R = 4;
   const pixels = Float32Array.from({ length: 3 * R * R }, (_, i) => Math.floor(i / (R * R)) / 2 - 0.5); // image k is constant k/2 − 0.5

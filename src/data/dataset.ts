@@ -26,6 +26,8 @@ export interface VolumeSample {
 export interface SegDataset {
   /** Classes including background (4 for ACDC: background, RV, myocardium, LV). */
   readonly numClasses: number;
+  /** Names of the classes, background first, for reports (ACDC's cardiac names when absent and numClasses is 4). */
+  readonly classNames?: readonly string[];
   /** Names of all training slices, in the standard order. */
   readonly trainSlices: readonly string[];
   /** Indices into trainSlices whose labels the semi-supervised trainer may use. */

@@ -33,3 +33,6 @@ export { TwoStreamBatchSampler, type TwoStreamBatch, type TwoStreamSamplerState 
 export { ensureHdf5Ready, readHdf5Datasets, type Hdf5Array, type HostArray } from '../io/hdf5.js';
 export { readNifti, readAcdcNifti, minMaxNormalise, type NiftiVolume } from '../io/nifti.js';
 export { WithUnlabeled, readSliceFile } from './synthetic.js';
+export { FundusDataset, FUNDUS_CLASS_NAMES, detectFundusLayout, findDriveRoot, listFundusRecords, type FundusLayout, type FundusOptions, type FundusRecord } from './fundus.js';
+export { decodeImageBytes, readImageFile, intensity, binaryMask, type InputChannel, type RgbaImage } from './image-decode.js';
+export { axisTaps, resizeFiltered } from './resample.js';

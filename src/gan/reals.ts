@@ -1,52 +1,12 @@
 // The real images a StyleGAN2 is trained on: the labeled slices of a split (the paper trains the
-// generator on the 5 % / 10 % labeled data only), resampled to the generator's square resolution and
-// mapped to [−1, 1] as the published dataset loader does. Kept on the host: a few hundred 64² or 128²
+// generator on the 5 % / 10 % labeled data only), resampled to the generator's square resolution with
+// area averaging (antialiased, unlike the nearest zoom of the segmentation pipeline) and mapped to
+// [−1, 1] as the published dataset loader does. Kept on the host: a few hundred 64² or 128²
 // slices are a few MiB, and each minibatch is one upload.
 import type { SegDataset } from '../data/dataset.js';
+import { resizeFiltered } from '../data/resample.js';
 import { SeededRng, type RngState } from '../data/rng.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-
-/**
- * Area (box-filter) resampling of a [h, w] image to [H, W]: every output pixel is the mean of the
- * input area it covers, with fractional overlaps weighted — antialiased when shrinking (unlike the
- * nearest zoom the segmentation pipeline uses), exact for integer factors, bilinear-free.
- */
-export function resizeArea(src: Float32Array, h: number, w: number, H: number, W: number): Float32Array {
-  const rows = overlapWeights(h, H);
-  const cols = overlapWeights(w, W);
-  const tmp = new Float64Array(h * W); // columns first
-  for (let y = 0; y < h; y++) {
-    for (let X = 0; X < W; X++) {
-      let s = 0;
-      for (const [x, wt] of cols[X]) s += src[y * w + x] * wt;
-      tmp[y * W + X] = s;
-    }
-  }
-  const out = new Float32Array(H * W);
-  for (let Y = 0; Y < H; Y++) {
-    for (let X = 0; X < W; X++) {
-      let s = 0;
-      for (const [y, wt] of rows[Y]) s += tmp[y * W + X] * wt;
-      out[Y * W + X] = s;
-    }
-  }
-  return out;
-}
-
-/** For each of `m` output cells, the input indices it overlaps and their weights (summing to 1). */
-function overlapWeights(n: number, m: number): [number, number][][] {
-  const scale = n / m;
-  return Array.from({ length: m }, (_, o) => {
-    const lo = o * scale;
-    const hi = lo + scale;
-    const cells: [number, number][] = [];
-    for (let i = Math.floor(lo); i < Math.min(n, Math.ceil(hi)); i++) {
-      const overlap = Math.min(hi, i + 1) - Math.max(lo, i);
-      if (overlap > 1e-12) cells.push([i, overlap / scale]);
-    }
-    return cells;
-  });
-}
 
 export interface RealImageSetState {
   rng: RngState;
@@ -82,7 +42,7 @@ export class RealImageSet {
     const pixels = new Float32Array(indices.length * R * R);
     indices.forEach((index, k) => {
       const s = data.getSlice(index);
-      const img = resizeArea(s.image, s.height, s.width, R, R);
+      const img = resizeFiltered(s.image, s.height, s.width, R, R);
       for (let i = 0; i < img.length; i++) pixels[k * R * R + i] = img[i] * 2 - 1;
     });
     return new RealImageSet(pixels, R, indices.map((i) => data.trainSlices[i]), seed, opts.mirror);

@@ -67,7 +67,7 @@ export async function evaluateVolumes(
     volumes.push(r);
     onVolume?.(vol, pred, r);
   }
-  const classNames = data.numClasses === 4 ? ACDC_CLASSES : undefined;
+  const classNames = data.classNames?.slice(1) ?? (data.numClasses === 4 ? ACDC_CLASSES : undefined);
   const report = summarize(volumes.map((v) => v.scores), classNames);
   return {
     volumes,

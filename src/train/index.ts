@@ -6,3 +6,6 @@ export { busiestSlice, sliceDice, writeSliceOverlay } from './overlays.js';
 export { trainSemiSupervised, type SemiConfig, type SemiMethod } from './semi.js';
 export { runStage, type StageConfig, type StageMethod, type StageResult } from './stage.js';
 export { correctPixelFeatures, gaussianKde, writeDomainGapPlot } from './domain-gap.js';
+export { type Validator } from './stage.js';
+export { evaluateFundus, predictVesselProbability, scoreVesselImage, vesselMask, type FundusEvaluation, type FundusImageResult, type FundusSource } from './evaluate-fundus.js';
+export { fundusOverlay, writeFundusOverlay, VESSEL_PALETTE } from './fundus-overlays.js';

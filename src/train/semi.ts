@@ -25,7 +25,7 @@ import { Rng } from '../nn/init.js';
 import { keep, tidy } from '../tensor/scope.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { prepareBatch } from './batch.js';
-import { runStage, type StageResult } from './stage.js';
+import { runStage, type StageResult, type Validator } from './stage.js';
 import type { OptimConfig } from './supervised.js';
 
 export type SemiMethod = 'bcp' | 'sra-seg';
@@ -47,6 +47,8 @@ export interface SemiConfig extends OptimConfig {
   out: string;
   resume: boolean;
   valLimit?: number;
+  /** Validation protocol (default: BCP's volume protocol). */
+  validate?: Validator;
   emaAlpha: number;
   teacherMode: TeacherMode;
   /** Keep only the largest connected component per class in pseudo-labels (as published). */
@@ -119,6 +121,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
     size: cfg.size,
     resume: cfg.resume,
     valLimit: cfg.valLimit,
+    validate: cfg.validate,
     describe: { method: cfg.method, stage: name, config: cfg },
   });
   const samplerState = () => ({ sampler: sampler.state(), rng: rng.state() });

@@ -27,9 +27,13 @@ export interface StageConfig {
   resume: boolean;
   /** Validate on the first N volumes only (default all). */
   valLimit?: number;
+  /** Replaces BCP's volume protocol for validation (e.g. per-image 2D fundus scoring); gets the volume names. */
+  validate?: Validator;
   /** Written to config.json. */
   describe: Record<string, unknown>;
 }
+
+export type Validator = (model: UNet, names: readonly string[]) => Promise<VolumeEvaluation>;
 
 export interface StageMethod {
   /** The network being trained and validated. */
@@ -105,7 +109,8 @@ export async function runStage(data: SegDataset, cfg: StageConfig, m: StageMetho
 
     if (it % cfg.valEvery === 0 || it === cfg.iterations) {
       m.student.eval();
-      last = await evaluateVolumes(m.student, data, data.valVolumes.slice(0, cfg.valLimit ?? data.valVolumes.length), cfg.size);
+      const names = data.valVolumes.slice(0, cfg.valLimit ?? data.valVolumes.length);
+      last = await (cfg.validate ? cfg.validate(m.student, names) : evaluateVolumes(m.student, data, names, cfg.size));
       const dice = last.summary.meanDice;
       appendFileSync(logPath, JSON.stringify({ iteration: it, val: { dice, hd95: last.summary.meanHd95, perClass: last.summary.perClassDice } }) + '\n');
       if (dice > bestDice) {
@@ -124,7 +129,7 @@ export async function runStage(data: SegDataset, cfg: StageConfig, m: StageMetho
         method: m.getState(),
       };
       writeFileAtomic(statePath, JSON.stringify(state, (_, v) => (v instanceof Float32Array ? Array.from(v) : v)));
-      plotCurves(logPath, join(cfg.out, 'curves.png'));
+      plotCurves(logPath, join(cfg.out, 'curves.png'), data.classNames?.slice(1));
     }
   }
   bar.done();

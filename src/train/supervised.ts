@@ -11,7 +11,7 @@ import { SGD } from '../nn/optim.js';
 import { keep, tidy } from '../tensor/scope.js';
 import { tensor } from '../tensor/tensor.js';
 import { prepareBatch } from './batch.js';
-import { runStage, type StageResult } from './stage.js';
+import { runStage, type StageResult, type Validator } from './stage.js';
 
 export interface OptimConfig {
   lr: number;
@@ -31,6 +31,8 @@ export interface SupervisedConfig extends OptimConfig {
   resume: boolean;
   /** Validation volumes to use (default all); fewer keeps CPU-adapter runs short. */
   valLimit?: number;
+  /** Validation protocol (default: BCP's volume protocol). */
+  validate?: Validator;
   /** Start from these UNet weights (safetensors) instead of a random initialisation. */
   init?: string;
 }
