@@ -63,6 +63,7 @@ test('StyleGAN2 training: all four phases run with finite losses, ADA moves p, F
   // 20 fakes: two generation chunks of 16 and 4.
   const result = await quiet(() => E.trainStyleGAN(phantomReals(), tiny(dir, { fdImages: 20 }), measure));
   measure.dispose();
+  assert.ok(existsSync(`${dir}/G_ema_best.safetensors`), 'the lowest-FD generator is kept');
   for (const s of result.snapshots) assert.ok(Number.isFinite(s.fd) && s.fd! > 0 && Number.isFinite(s.kid), JSON.stringify(s));
   const rows = logRows(dir);
   assert.is(rows.length, 4);

@@ -5,7 +5,8 @@
 //
 // Files in `out`: checkpoint.safetensors (G, D, G_ema, both Adams and the loop state: one atomic
 // write, so a crash never leaves a half-updated run; `resume` continues from it), G_ema.safetensors
-// (the network `bench/generate.js` reads, its config in the metadata), log.jsonl, reals.png,
+// (the network `bench/generate.js` reads, its config in the metadata) and G_ema_best.safetensors
+// (the snapshot with the lowest FD), log.jsonl, reals.png,
 // fakes<kimg>.png snapshot grids of G_ema on fixed latents, curves.png.
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -266,6 +267,11 @@ export async function trainStyleGAN(
           optD: { kind: '', lr: 0, steps: [] },
         });
         await saveNetwork(join(cfg.out, 'G_ema.safetensors'), G_ema, nets.G, nimg / 1000);
+        // GAN training is not monotone: keep the generator with the lowest FD so far as well.
+        const fds = snapshots.map((s) => s.fd ?? Infinity);
+        if (fds.length && fds[fds.length - 1] === Math.min(...fds) && Number.isFinite(fds[fds.length - 1])) {
+          await saveNetwork(join(cfg.out, 'G_ema_best.safetensors'), G_ema, nets.G, nimg / 1000);
+        }
         plotGanCurves(logPath, join(cfg.out, 'curves.png'), measure?.features.name);
       }
     }
