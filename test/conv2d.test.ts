@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
-import { assertClose, randArray, randTensor, read } from './helpers.js';
+import { assertClose, randArray, randTensor, read, centralDifferences } from './helpers.js';
 
 type Pair = [number, number];
 interface Geo {
@@ -183,26 +183,15 @@ test('second derivatives: d/d(x, w) of ‖∂L/∂x‖² + ‖∂L/∂w‖² thr
   const { x, w, p } = penalty(xv, wv, true);
   E.backward(p);
   const analytic = [await read(x.grad!), await read(w.grad!)];
-  const h = 1e-2;
   const valueAt = async (xa: Float64Array, wa: Float64Array) => {
     const t = E.tidy(() => penalty(xa, wa, false).p);
     const v = await t.item();
     t.dispose();
     return v;
   };
-  for (const [k, base] of [xv, wv].entries()) {
-    const numeric = new Float64Array(base.length);
-    for (let i = 0; i < base.length; i++) {
-      const plus = Float64Array.from(base);
-      const minus = Float64Array.from(base);
-      plus[i] += h;
-      minus[i] -= h;
-      const [fp, fm] = k === 0 ? [await valueAt(plus, wv), await valueAt(minus, wv)] : [await valueAt(xv, plus), await valueAt(xv, minus)];
-      numeric[i] = (fp - fm) / (2 * h);
-    }
-    // Central differences in f32 with h = 1e-2: O(h²) truncation plus f32 rounding of P ≈ O(10).
-    assertClose(analytic[k], numeric, 2e-2, 2e-2, k === 0 ? 'd²/dx' : 'd²/dw');
-  }
+  const numeric = await centralDifferences(valueAt, [xv, wv], 1e-2);
+  // Central differences in f32 with h = 1e-2: O(h²) truncation plus f32 rounding of P ≈ O(10).
+  for (const k of [0, 1]) assertClose(analytic[k], numeric[k], 2e-2, 2e-2, k === 0 ? 'd²/dx' : 'd²/dw');
 });
 
 test('weight gradient with a reduction longer than the loop cap (split-K): 1×1 conv on [2, 2, 300, 512]', async () => {

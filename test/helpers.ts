@@ -104,6 +104,24 @@ export async function gradCheck(
 }
 
 /** Run `fn` with console.error silenced (trainers print progress there). */
+/**
+ * Central differences (h) of a scalar function of several float64 arrays, with respect to each array
+ * in turn — for checking gradients of quantities that are themselves built from gradients (R1-style
+ * penalties), where gradCheck's tensor inputs do not fit.
+ */
+export async function centralDifferences(f: (...args: Float64Array[]) => Promise<number>, args: Float64Array[], h: number): Promise<Float64Array[]> {
+  const out: Float64Array[] = [];
+  for (const [k, base] of args.entries()) {
+    const numeric = new Float64Array(base.length);
+    for (let i = 0; i < base.length; i++) {
+      const shifted = (delta: number) => args.map((a, j) => (j === k ? Float64Array.from(a, (v, n) => (n === i ? v + delta : v)) : a));
+      numeric[i] = ((await f(...shifted(h))) - (await f(...shifted(-h)))) / (2 * h);
+    }
+    out.push(numeric);
+  }
+  return out;
+}
+
 export function quiet<T>(fn: () => Promise<T>): Promise<T> {
   const err = console.error;
   console.error = () => {};
