@@ -42,7 +42,8 @@ export type Networks = Record<'G' | 'D' | 'G_ema', Module>;
  * One safetensors file: the three networks under their prefixes, each Adam slot as
  * `<opt>.<param index>.<slot>`, and the loop state (JSON) in the metadata — written atomically.
  */
-export async function saveCheckpoint(path: string, nets: Networks, opts: Optimizers, state: LoopState): Promise<void> {
+export async function saveCheckpoint(path: string, nets: Networks, opts: Optimizers, loop: Omit<LoopState, 'optG' | 'optD'>): Promise<void> {
+  const state = { ...loop } as LoopState;
   const tensors = new Map<string, HostTensor>();
   for (const [prefix, m] of Object.entries(nets)) for (const [k, v] of await moduleToHost(m, `${prefix}.`)) tensors.set(k, v);
   for (const [name, opt] of Object.entries(opts) as [keyof Optimizers, Adam][]) {

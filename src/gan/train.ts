@@ -263,8 +263,6 @@ export async function trainStyleGAN(
           random: random.state(),
           hostRandom: hostRandom.state(),
           snapshots,
-          optG: { kind: '', lr: 0, steps: [] },
-          optD: { kind: '', lr: 0, steps: [] },
         });
         await saveNetwork(join(cfg.out, 'G_ema.safetensors'), G_ema, nets.G, nimg / 1000);
         // GAN training is not monotone: keep the generator with the lowest FD so far as well.

@@ -25,30 +25,19 @@ import { Rng } from '../nn/init.js';
 import { keep, tidy } from '../tensor/scope.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { prepareBatch } from './batch.js';
-import { runStage, type StageResult, type Validator } from './stage.js';
-import type { OptimConfig } from './supervised.js';
+import { runStage, type StageResult } from './stage.js';
+import type { RunConfig } from './supervised.js';
 
 export type SemiMethod = 'bcp' | 'sra-seg';
 
-export interface SemiConfig extends OptimConfig {
+export interface SemiConfig extends RunConfig {
   method: SemiMethod;
   /** Pre-training iterations; 0 skips pre-training (then `init` should give a trained student). */
   preIterations: number;
-  /** Start the student from these UNet weights (e.g. a supervised run's best), not a random init. */
-  init?: string;
   selfIterations: number;
   /** Labeled and unlabeled slices per batch, each split into halves a and b (12 + 12 published). */
   labeledBatch: number;
   unlabeledBatch: number;
-  seed: number;
-  size: number;
-  valEvery: number;
-  logEvery: number;
-  out: string;
-  resume: boolean;
-  valLimit?: number;
-  /** Validation protocol (default: BCP's volume protocol). */
-  validate?: Validator;
   emaAlpha: number;
   teacherMode: TeacherMode;
   /** Keep only the largest connected component per class in pseudo-labels (as published). */

@@ -19,9 +19,8 @@ export interface OptimConfig {
   weightDecay: number;
 }
 
-export interface SupervisedConfig extends OptimConfig {
-  iterations: number;
-  batch: number;
+/** What every UNet training run has, whatever the method: seed, size, schedule, run folder, start. */
+export interface RunConfig extends OptimConfig {
   seed: number;
   size: number;
   valEvery: number;
@@ -35,6 +34,11 @@ export interface SupervisedConfig extends OptimConfig {
   validate?: Validator;
   /** Start from these UNet weights (safetensors) instead of a random initialisation. */
   init?: string;
+}
+
+export interface SupervisedConfig extends RunConfig {
+  iterations: number;
+  batch: number;
 }
 
 export async function trainSupervised(data: SegDataset, cfg: SupervisedConfig): Promise<StageResult> {
