@@ -7,10 +7,10 @@
 // The backward is first order only: it runs two kernels (dQ over queries, dK/dV over keys) that are
 // not themselves recorded, and refuses to run under `createGraph`.
 import source from '../shaders/attention.wgsl';
-import { isGradEnabled, record } from '../src/autograd/node.js';
-import { runtime } from '../src/gpu/runtime.js';
-import { fmtShape, numel, sameShape, ShapeError } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { isGradEnabled, record } from '../src/engine/autograd/graph.js';
+import { runtime } from '../src/engine/gpu/runtime.js';
+import { fmtShape, numel, sameShape, ShapeError } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { fill, grid1d, out, Params, run, sections } from './common.js';
 import { workgroupForLoops } from './loop-budget.js';
 

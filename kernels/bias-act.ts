@@ -5,9 +5,9 @@
 // kernel applied to the incoming gradient: second (and higher) derivatives are exact, as published.
 // Cache key: activation and direction (they change the WGSL); alpha, gain, clamp and sizes are uniforms.
 import source from '../shaders/bias-act.wgsl';
-import { record } from '../src/autograd/node.js';
-import { normAxis, ShapeError } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { record } from '../src/engine/autograd/graph.js';
+import { normAxis, ShapeError } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { fill, grid1d, out, Params, run, sections } from './common.js';
 import { sum } from './reduce.js';
 

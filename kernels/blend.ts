@@ -5,9 +5,9 @@
 // differentiated); the first-order backward writes both input gradients in one fused pass, and under
 // createGraph the same rule is written in differentiable ops.
 import source from '../shaders/blend.wgsl';
-import { isGradEnabled, record } from '../src/autograd/node.js';
-import { sameShape, ShapeError } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { isGradEnabled, record } from '../src/engine/autograd/graph.js';
+import { sameShape, ShapeError } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { expectDtype, grid1d, out, Params, run, sections } from './common.js';
 import { mul, rsub } from './elementwise.js';
 

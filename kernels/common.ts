@@ -1,9 +1,9 @@
 // Shared pieces of kernel modules: uniform packing, dispatch geometry, WGSL helpers.
-import { runtime } from '../src/gpu/runtime.js';
-import type { KernelSpec } from '../src/gpu/pipelines.js';
-import type { Binding } from '../src/gpu/queue.js';
-import { empty, Tensor, type DType } from '../src/tensor/tensor.js';
-import type { Shape } from '../src/tensor/shape.js';
+import { runtime } from '../src/engine/gpu/runtime.js';
+import type { KernelSpec } from '../src/engine/gpu/pipelines.js';
+import type { Binding } from '../src/engine/gpu/queue.js';
+import { empty, Tensor, type DType } from '../src/engine/tensor/tensor.js';
+import type { Shape } from '../src/engine/tensor/shape.js';
 
 export const MAX_RANK = 8;
 

@@ -13,11 +13,11 @@
 // does convInputGrad at stride > 1, as a stride-1 convolution over the zero-inserted source.
 // Cache keys: coordinates, kernel size, channel tile and bias (all change the WGSL); shapes are uniforms.
 import source from '../shaders/conv2d.wgsl';
-import { noGrad, record } from '../src/autograd/node.js';
-import { runtime } from '../src/gpu/runtime.js';
-import { tidy } from '../src/tensor/scope.js';
-import { fmtShape, ShapeError, type Shape } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { noGrad, record } from '../src/engine/autograd/graph.js';
+import { runtime } from '../src/engine/gpu/runtime.js';
+import { tidy } from '../src/engine/tensor/scope.js';
+import { fmtShape, ShapeError, type Shape } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { fill, grid1d, out, Params, run, sections } from './common.js';
 import { sum } from './reduce.js';
 import { flip, permute, reshape } from './shape-ops.js';

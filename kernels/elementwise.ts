@@ -3,10 +3,9 @@
 // Each op's gradient sits beside it, written in these same differentiable ops so that second
 // derivatives work (tests: test/autograd.test.ts).
 import source from '../shaders/elementwise.wgsl';
-import { record } from '../src/autograd/node.js';
-import { registerAutogradHelpers } from '../src/autograd/node.js';
-import { broadcastShapes, broadcastStrides, coalesceDims, sameShape, ShapeError, type Shape } from '../src/tensor/shape.js';
-import { Tensor, type DType } from '../src/tensor/tensor.js';
+import { record } from '../src/engine/autograd/graph.js';
+import { broadcastShapes, broadcastStrides, coalesceDims, sameShape, ShapeError, type Shape } from '../src/engine/tensor/shape.js';
+import { Tensor, type DType } from '../src/engine/tensor/tensor.js';
 import { fill, grid1d, out, Params, run, sections } from './common.js';
 import { sumTo } from './reduce.js';
 
@@ -298,5 +297,3 @@ export function clone(a: Tensor): Tensor {
 export function detach(a: Tensor): Tensor {
   return a.view(a.shape);
 }
-
-registerAutogradHelpers(add, onesLike);

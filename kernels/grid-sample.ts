@@ -5,9 +5,9 @@
 // a constant (ADA builds it from sampled parameters; nothing here needs its gradient).
 // One WGSL per kernel: nothing but the kernel changes the shader; all sizes travel in uniforms.
 import source from '../shaders/grid-sample.wgsl';
-import { record } from '../src/autograd/node.js';
-import { ShapeError, type Shape } from '../src/tensor/shape.js';
-import { zeros, type Tensor } from '../src/tensor/tensor.js';
+import { record } from '../src/engine/autograd/graph.js';
+import { ShapeError, type Shape } from '../src/engine/tensor/shape.js';
+import { zeros, type Tensor } from '../src/engine/tensor/tensor.js';
 import { expectDtype, grid1d, out, Params, run, sections } from './common.js';
 
 const SRC = sections(source);

@@ -1,12 +1,13 @@
 // Every kernel family's public ops.
 export * from './elementwise.js';
 export * from './reduce.js';
+export * from './reduce-stats.js';
 export * from './shape-ops.js';
 export * from './optim.js';
 export * from './softmax.js';
 export * from './matmul.js';
 export * from './random.js';
-export * from './loss.js';
+export * from './cross-entropy.js';
 export * from './conv2d.js';
 export * from './pool.js';
 export * from './resize.js';

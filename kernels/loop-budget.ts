@@ -4,7 +4,7 @@
 // rule is stricter — per workgroup, summed over its invocations — and costs little, so kernels
 // follow it: a kernel whose invocations loop `trips` times shrinks its workgroup as `trips` grows,
 // and one that would loop past the budget in a single invocation is refused with a ShapeError.
-import { ShapeError, type Shape } from '../src/tensor/shape.js';
+import { ShapeError, type Shape } from '../src/engine/tensor/shape.js';
 
 /** Iterations one workgroup may spend in a loop: half of llvmpipe's cap, for margin. */
 const LOOP_BUDGET = 32768;

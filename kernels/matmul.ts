@@ -6,9 +6,9 @@
 // Gradients are matmuls with transpose flags (no transposed copies), summed over broadcast batch
 // dims with `sumTo`, so second derivatives work.
 import source from '../shaders/matmul.wgsl';
-import { record } from '../src/autograd/node.js';
-import { broadcastShapes, broadcastStrides, fmtShape, numel, ShapeError, type Shape } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { record } from '../src/engine/autograd/graph.js';
+import { broadcastShapes, broadcastStrides, fmtShape, numel, ShapeError, type Shape } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { fill, grid1d, out, Params, run, sections } from './common.js';
 import { sum, sumTo } from './reduce.js';
 import { reshape } from './shape-ops.js';

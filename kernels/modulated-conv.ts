@@ -4,10 +4,10 @@
 // (training/networks.py modulated_conv2d, without the fp16 pre-normalisation and without noise).
 // Cache keys: the kernel name only; every size and flag travels in uniforms.
 import source from '../shaders/modulated-conv.wgsl';
-import { isGradEnabled, record } from '../src/autograd/node.js';
-import { tidy } from '../src/tensor/scope.js';
-import { ShapeError } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { isGradEnabled, record } from '../src/engine/autograd/graph.js';
+import { tidy } from '../src/engine/tensor/scope.js';
+import { ShapeError } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { grid1d, out, Params, run, sections } from './common.js';
 import { conv2d, convTranspose2d } from './conv2d.js';
 import { add, mul, pow, rsqrt, sub } from './elementwise.js';

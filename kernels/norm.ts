@@ -3,9 +3,9 @@
 // The backward rules are fused kernels for first order; neither op supports a second derivative
 // (they throw under createGraph rather than return a silently wrong one).
 import source from '../shaders/norm.wgsl';
-import { isGradEnabled, record } from '../src/autograd/node.js';
-import { fmtShape, numel, ShapeError } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { isGradEnabled, record } from '../src/engine/autograd/graph.js';
+import { fmtShape, numel, ShapeError } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { expectDtype, grid1d, out, Params, run, sections } from './common.js';
 import { full, mul } from './elementwise.js';
 import { sum } from './reduce.js';

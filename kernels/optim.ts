@@ -4,8 +4,8 @@
 // in-place updates under no_grad, they must not run on a tensor a retained graph still needs.
 // Cache keys: the kernel's name only (hyper-parameters and bias corrections travel in uniforms).
 import source from '../shaders/optim.wgsl';
-import { ShapeError, sameShape } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { ShapeError, sameShape } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { grid1d, Params, run, sections } from './common.js';
 
 const SRC = sections(source);

@@ -7,9 +7,9 @@
 //   avgPool2d's adjoint ⇄ avgPool2d itself;
 //   maxPool2d's backward (scatter to the saved argmax) ⇄ gather at the same argmax.
 import source from '../shaders/pool.wgsl';
-import { record } from '../src/autograd/node.js';
-import { ShapeError, type Shape } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { record } from '../src/engine/autograd/graph.js';
+import { ShapeError, type Shape } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { fill, grid1d, out, Params, run, sections } from './common.js';
 import { workgroupForLoops } from './loop-budget.js';
 

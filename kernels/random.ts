@@ -4,9 +4,9 @@
 // (two numbers) is enough to resume training exactly. Nothing here changes the WGSL but the kind of
 // distribution; the seed, offset and probabilities travel in uniforms.
 import source from '../shaders/random.wgsl';
-import { record } from '../src/autograd/node.js';
-import { numel, ShapeError, type Shape } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { record } from '../src/engine/autograd/graph.js';
+import { numel, ShapeError, type Shape } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { grid1d, out, Params, run, sections } from './common.js';
 import { mul } from './elementwise.js';
 

@@ -1,18 +1,20 @@
-// Reductions over axes: sum, mean, max (amax semantics), argmax; and sumTo, the reduction autograd
-// uses to undo broadcasting. Key: reduction kind, dtypes and strategy; shapes go in uniforms.
+// Reductions over axes — sum and argmax — with the reduce kernel family behind them, and the two
+// adjoint halves of broadcasting: `expand` (materialise a broadcast) and `sumTo` (sum a broadcast
+// gradient back down). sum ↔ expand are each other's gradient, so they live together; mean and max,
+// whose gradients need elementwise arithmetic, sit one layer up in reduce-stats.ts (no import cycle).
+// Key: reduction kind, dtypes and strategy; shapes go in uniforms.
 import source from '../shaders/reduce.wgsl';
-import { record } from '../src/autograd/node.js';
-import { normAxis, numel, ShapeError, stridesOf, type Shape } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { record } from '../src/engine/autograd/graph.js';
+import { normAxis, numel, ShapeError, stridesOf, type Shape } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { fill, grid1d, out, Params, run, sections } from './common.js';
-import { div, equal, mul } from './elementwise.js';
-import { reshape, expand } from './shape-ops.js';
+import { gather, reshape } from './shape-ops.js';
 
 const SRC = sections(source);
 
-type Kind = 'sum' | 'max' | 'argmax';
+export type ReduceKind = 'sum' | 'max' | 'argmax';
 
-const FORMS: Record<Kind, { init: string; combine: string; merge: string; result: string }> = {
+const FORMS: Record<ReduceKind, { init: string; combine: string; merge: string; result: string }> = {
   sum: { init: '0.0', combine: 'acc += v;', merge: 'acc += v;', result: 'acc * P.scale' },
   max: { init: '-3.4e38', combine: 'acc = max(acc, v);', merge: 'acc = max(acc, v);', result: 'acc' },
   argmax: {
@@ -28,14 +30,14 @@ const TREE_THRESHOLD = 128;
 /** Reduced elements one workgroup handles (≤ 256 × 64 loop iterations, far below llvmpipe's cap). */
 const CHUNK = 256 * 64;
 
-function normAxes(op: string, x: Tensor, axes?: number | number[]): number[] {
+export function normAxes(op: string, x: Tensor, axes?: number | number[]): number[] {
   if (axes === undefined) return x.shape.map((_, i) => i);
   const list = (Array.isArray(axes) ? axes : [axes]).map((a) => normAxis(op, a, x.rank));
   if (new Set(list).size !== list.length) throw new ShapeError(op, `repeated axis in [${axes}]`, [x.shape]);
   return list.sort((a, b) => a - b);
 }
 
-function reduceKernel(op: string, kind: Kind, x: Tensor, axes: number[], keepDim: boolean, scale = 1): Tensor {
+export function reduceKernel(op: string, kind: ReduceKind, x: Tensor, axes: number[], keepDim: boolean, scale = 1): Tensor {
   const strides = stridesOf(x.shape);
   const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const outShape = keepDim ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept.map((i) => x.shape[i]);
@@ -84,26 +86,6 @@ export function sum(x: Tensor, axes?: number | number[], keepDim = false): Tenso
   return record(y, 'sum', [x], [], (g) => [expand(keepDim ? g : reshape(g, keptShape(x.shape, ax)), x.shape)]);
 }
 
-export function mean(x: Tensor, axes?: number | number[], keepDim = false): Tensor {
-  const ax = normAxes('mean', x, axes);
-  const n = ax.reduce((s, a) => s * x.shape[a], 1);
-  const y = reduceKernel('mean', 'sum', x, ax, keepDim, 1 / Math.max(n, 1));
-  return record(y, 'mean', [x], [], (g) => [mul(expand(keepDim ? g : reshape(g, keptShape(x.shape, ax)), x.shape), 1 / n)]);
-}
-
-/** Maximum over axes; the gradient is shared evenly among tied maxima (torch.amax semantics). */
-export function max(x: Tensor, axes?: number | number[], keepDim = false): Tensor {
-  const ax = normAxes('max', x, axes);
-  const y = reduceKernel('max', 'max', x, ax, keepDim);
-  return record(y, 'max', [x], [x, y], (g, [sx, sy]) => {
-    const yk = keepDim ? sy : reshape(sy, keptShape(x.shape, ax));
-    const gk = keepDim ? g : reshape(g, keptShape(x.shape, ax));
-    const mask = equal(sx, yk);
-    const count = reduceKernel('max', 'sum', mask, ax, true);
-    return [mul(mask, div(gk, count))];
-  });
-}
-
 /** Index of the first maximum along one axis (i32). */
 export function argmax(x: Tensor, axis: number, keepDim = false): Tensor {
   const a = normAxis('argmax', axis, x.rank);
@@ -140,6 +122,22 @@ function collapse(shape: number[], stride: number[]): [number[], number[]] {
   return [s, t];
 }
 
-function keptShape(shape: Shape, axes: number[]): number[] {
+export function keptShape(shape: Shape, axes: number[]): number[] {
   return shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+/** Broadcast to `shape` (materialised); its gradient is `sumTo`. */
+export function expand(x: Tensor, shape: Shape): Tensor {
+  if (x.rank === shape.length && x.shape.every((d, i) => d === shape[i])) return reshape(x, shape);
+  const lead = shape.length - x.rank;
+  if (lead < 0) throw new ShapeError('expand', 'target rank is lower than the input rank', [x.shape, shape]);
+  const xs = stridesOf(x.shape);
+  const strides = shape.map((d, i) => {
+    if (i < lead) return 0;
+    const xd = x.shape[i - lead];
+    if (xd !== d && xd !== 1) throw new ShapeError('expand', `dimension ${i} (${xd}) cannot expand to ${d}`, [x.shape, shape]);
+    return xd === 1 ? 0 : xs[i - lead];
+  });
+  const y = gather('expand', x, shape, strides, 0);
+  return record(y, 'expand', [x], [], (g) => [sumTo(g, x.shape)]);
 }

@@ -3,9 +3,9 @@
 // mirrored borders back), whose gradient is the padding again, so second derivatives work.
 // Cache key: the kernel name only; sizes and pads travel in uniforms.
 import source from '../shaders/reflect-pad.wgsl';
-import { record } from '../src/autograd/node.js';
-import { ShapeError, type Shape } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { record } from '../src/engine/autograd/graph.js';
+import { ShapeError, type Shape } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { expectDtype, grid1d, out, Params, run, sections } from './common.js';
 
 const SRC = sections(source);

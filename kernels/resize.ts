@@ -6,9 +6,9 @@
 // along W, then along H (no float atomics). The adjoint records the forward as its own backward, so
 // gradients of gradients work.
 import source from '../shaders/resize.wgsl';
-import { record } from '../src/autograd/node.js';
-import { ShapeError, type Shape } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { record } from '../src/engine/autograd/graph.js';
+import { ShapeError, type Shape } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { fill, grid1d, out, Params, run, sections } from './common.js';
 import { workgroupForLoops } from './loop-budget.js';
 

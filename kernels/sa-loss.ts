@@ -6,12 +6,12 @@
 // it does not require grad (frozen, detached real embeddings) — to f_real. Key: kernel, workgroup size
 // and the squared switch; sizes travel in uniforms.
 import source from '../shaders/sa-loss.wgsl';
-import { isGradEnabled, noGrad, record } from '../src/autograd/node.js';
-import { ShapeError } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { isGradEnabled, noGrad, record } from '../src/engine/autograd/graph.js';
+import { ShapeError } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { expectDtype, fill, grid1d, out, Params, run, sections } from './common.js';
 import { workgroupForLoops } from './loop-budget.js';
-import { mean } from './reduce.js';
+import { mean } from './reduce-stats.js';
 
 const SRC = sections(source);
 const OP = 'saLoss';

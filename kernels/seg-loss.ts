@@ -6,12 +6,13 @@
 // differentiable ops: the reference for tests, the fallback beyond the fused kernels' loop budget, and
 // the form to use where a second derivative is needed (the fused backward is first-order only).
 import source from '../shaders/seg-loss.wgsl';
-import { isGradEnabled, record } from '../src/autograd/node.js';
-import { sameShape, ShapeError } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { isGradEnabled, record } from '../src/engine/autograd/graph.js';
+import { sameShape, ShapeError } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { expectDtype, fill, grid1d, out, Params, run, sections } from './common.js';
 import { add, clamp, detach, div, log, mul, rsub } from './elementwise.js';
-import { mean, sum } from './reduce.js';
+import { sum } from './reduce.js';
+import { mean } from './reduce-stats.js';
 import { softmax } from './softmax.js';
 
 const SRC = sections(source);

@@ -1,15 +1,15 @@
-// Shape and layout ops: reshape (a view), expand, permute/transpose, flip, slice, pad, concat. All built on
+// Shape and layout ops: reshape (a view), permute/transpose, flip, slice, pad, concat. All built on
 // two kernels (strided gather and strided scatter) whose only cache key is the dtype.
 import source from '../shaders/layout.wgsl';
-import { record } from '../src/autograd/node.js';
-import { fmtShape, normAxis, numel, ShapeError, stridesOf, type Shape } from '../src/tensor/shape.js';
-import { zeros, type Tensor } from '../src/tensor/tensor.js';
+import { record } from '../src/engine/autograd/graph.js';
+import { fmtShape, normAxis, numel, ShapeError, stridesOf, type Shape } from '../src/engine/tensor/shape.js';
+import { zeros, type Tensor } from '../src/engine/tensor/tensor.js';
 import { fill, grid1d, out, Params, run, sections } from './common.js';
-import { sumTo } from './reduce.js';
 
 const SRC = sections(source);
 
-function gather(op: string, x: Tensor, shape: Shape, strides: number[], offset: number): Tensor {
+/** A strided copy of `x` into a new tensor of `shape` (the layout kernel behind every op here and `expand`). */
+export function gather(op: string, x: Tensor, shape: Shape, strides: number[], offset: number): Tensor {
   const y = out(shape, x.dtype, op);
   if (!y.size) return y;
   const spec = { key: `layout:gather:${x.dtype}`, source: () => fill(SRC.gather, { T: x.dtype }) };
@@ -40,22 +40,6 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
 
 export function flatten(x: Tensor, startDim = 1): Tensor {
   return reshape(x, [...x.shape.slice(0, startDim), -1]);
-}
-
-/** Broadcast to `shape` (materialised). */
-export function expand(x: Tensor, shape: Shape): Tensor {
-  if (x.rank === shape.length && x.shape.every((d, i) => d === shape[i])) return reshape(x, shape);
-  const lead = shape.length - x.rank;
-  if (lead < 0) throw new ShapeError('expand', 'target rank is lower than the input rank', [x.shape, shape]);
-  const xs = stridesOf(x.shape);
-  const strides = shape.map((d, i) => {
-    if (i < lead) return 0;
-    const xd = x.shape[i - lead];
-    if (xd !== d && xd !== 1) throw new ShapeError('expand', `dimension ${i} (${xd}) cannot expand to ${d}`, [x.shape, shape]);
-    return xd === 1 ? 0 : xs[i - lead];
-  });
-  const y = gather('expand', x, shape, strides, 0);
-  return record(y, 'expand', [x], [], (g) => [sumTo(g, x.shape)]);
 }
 
 export function permute(x: Tensor, perm: number[]): Tensor {

@@ -2,12 +2,13 @@
 // shaders/softmax.wgsl). Key: the result formula and the strategy (row length decides it); sizes
 // travel in uniforms. Gradients are written in differentiable ops so second derivatives work.
 import source from '../shaders/softmax.wgsl';
-import { noGrad, record } from '../src/autograd/node.js';
-import { normAxis, numel, ShapeError } from '../src/tensor/shape.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { noGrad, record } from '../src/engine/autograd/graph.js';
+import { normAxis, numel, ShapeError } from '../src/engine/tensor/shape.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { fill, grid1d, out, Params, run, sections } from './common.js';
 import { div, exp, log, mul, sub } from './elementwise.js';
-import { max, sum } from './reduce.js';
+import { sum } from './reduce.js';
+import { max } from './reduce-stats.js';
 
 const SRC = sections(source);
 

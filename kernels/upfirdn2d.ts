@@ -7,9 +7,9 @@
 // in (`upfirdn2dFixed`); larger ones a generic kernel with all of those in uniforms. Sizes, padding
 // and gain are uniforms in both.
 import source from '../shaders/upfirdn2d.wgsl';
-import { record } from '../src/autograd/node.js';
-import { ShapeError } from '../src/tensor/shape.js';
-import { tensor, type Tensor } from '../src/tensor/tensor.js';
+import { record } from '../src/engine/autograd/graph.js';
+import { ShapeError } from '../src/engine/tensor/shape.js';
+import { tensor, type Tensor } from '../src/engine/tensor/tensor.js';
 import { fill, grid1d, out, Params, run, sections } from './common.js';
 
 const SRC = sections(source);

@@ -1,22 +1,14 @@
-// Public API of the engine.
-export { init, shutdown, runtime, memoryStats, sync, flush, enableProfiling, type Runtime, type MemoryStats } from './gpu/runtime.js';
-export { formatTimings } from './gpu/profiler.js';
-export { Tensor, Storage, empty, tensor, zeros, type DType } from './tensor/tensor.js';
-export { tidy, keep, scopeDepth } from './tensor/scope.js';
-export { ShapeError, numel, fmtShape, broadcastShapes, coalesceDims, type Shape } from './tensor/shape.js';
-export { backward, grad, noGrad, isGradEnabled, record, type BackwardOptions } from './autograd/node.js';
-export * from '../kernels/index.js';
-export * from './nn/index.js';
+// The library as one bundle (dist/index.js, what tests and bench/ import): the engine
+// (src/engine/index.ts: runtime, tensors, autograd, kernels, nn) and, on it, the application —
+// models, data, the SRA-Seg method, StyleGAN2-ADA, metrics, reports, training and evaluation.
+export * from './engine/index.js';
 export * from './metrics/index.js';
 export * from './report/index.js';
-export * from './nn/layers.js';
 export { UNet, UNET_DEFAULTS, type UNetConfig, type UNetOutput } from './models/unet.js';
-export * from './nn/checkpoint.js';
-export * from './io/safetensors.js';
-export * from './losses/segmentation.js';
+export * from './train/supervised-loss.js';
 export * from './train/index.js';
 export * from './cli/args.js';
-export * from './cli/progress.js';
+export * from './report/progress.js';
 export * from './data/index.js';
 export * from './sraseg/index.js';
 export * from './models/vit.js';
@@ -26,3 +18,4 @@ export * from './io/pth.js';
 export * from './gan/index.js';
 export * from './models/stylegan2/index.js';
 export * from './cli/train-methods.js';
+export * from './errors.js';

@@ -171,7 +171,7 @@ test('emaUpdate matches α·target + (1 − α)·source in f64, on parameters an
 class Linear extends E.Module implements E.Layer {
   readonly weight: E.Tensor;
   readonly bias: E.Tensor;
-  constructor(inF: number, outF: number, rng: E.nnInit.Rng) {
+  constructor(inF: number, outF: number, rng: E.Generator) {
     super();
     this.weight = this.registerParameter('weight', E.nnInit.defaultWeight([outF, inF], rng));
     this.bias = this.registerParameter('bias', E.nnInit.defaultBias(outF, [outF, inF], rng));
@@ -192,14 +192,14 @@ class Scale extends E.Module implements E.Layer {
 
 class Block extends E.Module {
   readonly conv_conv: E.Sequential;
-  constructor(rng: E.nnInit.Rng) {
+  constructor(rng: E.Generator) {
     super();
     this.conv_conv = this.registerModule('conv_conv', new E.Sequential(new Linear(3, 4, rng), new Scale(), new E.Lambda('relu', E.relu), new Linear(4, 2, rng)));
   }
 }
 
 class Encoder extends E.Module {
-  constructor(rng: E.nnInit.Rng) {
+  constructor(rng: E.Generator) {
     super();
     this.registerModule('in_conv', new Block(rng));
   }
@@ -209,7 +209,7 @@ class Net extends E.Module {
   readonly head: Linear;
   constructor(seed: number) {
     super();
-    const rng = new E.nnInit.Rng(seed);
+    const rng = new E.Generator(seed);
     this.registerModule('encoder', new Encoder(rng));
     this.head = this.registerModule('head', new Linear(2, 1, rng));
     this.registerBuffer('step', E.zeros([1], 'i32'));
@@ -298,7 +298,7 @@ test('updateEmaModel averages parameters (and float buffers when asked) by name'
     const want = n === 'step' ? tv : isParam ? tv.map((x, i) => 0.5625 * x + 0.4375 * sv[i]) : tv.map((x, i) => 0.75 * x + 0.25 * sv[i]);
     assertClose(await read(t), want, 1e-6, 1e-7, n);
   }
-  assert.throws(() => E.updateEmaModel(teacher, new Linear(2, 1, new E.nnInit.Rng(1)), 0.5), /updateEmaModel: the teacher has 7 tensors to average, the student 2/);
+  assert.throws(() => E.updateEmaModel(teacher, new Linear(2, 1, new E.Generator(1)), 0.5), /updateEmaModel: the teacher has 7 tensors to average, the student 2/);
   teacher.dispose();
   student.dispose();
 });
@@ -306,8 +306,8 @@ test('updateEmaModel averages parameters (and float buffers when asked) by name'
 test('defaultWeight/defaultBias: U(±1/√fan_in), seeded, reproducible', async () => {
   const shape = [16, 6, 3, 3];
   const bound = 1 / Math.sqrt(6 * 9); // kaiming_uniform_(a=√5) reduces to 1/√fan_in
-  const w1 = await read(E.nnInit.defaultWeight(shape, new E.nnInit.Rng(7)));
-  const w2 = await read(E.nnInit.defaultWeight(shape, new E.nnInit.Rng(7)));
+  const w1 = await read(E.nnInit.defaultWeight(shape, new E.Generator(7)));
+  const w2 = await read(E.nnInit.defaultWeight(shape, new E.Generator(7)));
   assert.equal(w1, w2);
   assert.ok(w1.every((x) => Math.abs(x) <= bound));
   const mean = w1.reduce((s, x) => s + x, 0) / w1.length;
@@ -315,15 +315,15 @@ test('defaultWeight/defaultBias: U(±1/√fan_in), seeded, reproducible', async 
   // 864 samples of U(−b, b): mean within ~4σ (σ = b/√(3·864)), variance b²/3 within 15%.
   assert.ok(Math.abs(mean) < (4 * bound) / Math.sqrt(3 * w1.length), `mean ${mean}`);
   assert.ok(Math.abs(variance / (bound * bound / 3) - 1) < 0.15, `variance ${variance}`);
-  const b = await read(E.nnInit.defaultBias(16, shape, new E.nnInit.Rng(8)));
+  const b = await read(E.nnInit.defaultBias(16, shape, new E.Generator(8)));
   assert.ok(b.every((x) => Math.abs(x) <= bound) && b.some((x) => x !== b[0]));
   assert.is(E.nnInit.calculateGain('leaky_relu', Math.sqrt(5)), Math.sqrt(1 / 3));
   assert.equal(E.nnInit.fans([8, 3, 5, 5]), { fanIn: 75, fanOut: 200 });
 });
 
 test('50 training steps (MLP, Adam, mean teacher) keep the buffer pool flat', async () => {
-  const student = new E.Sequential(new Linear(5, 9, new E.nnInit.Rng(1)), new E.Lambda('tanh', E.tanh), new Linear(9, 3, new E.nnInit.Rng(2)));
-  const teacher = new E.Sequential(new Linear(5, 9, new E.nnInit.Rng(3)), new E.Lambda('tanh', E.tanh), new Linear(9, 3, new E.nnInit.Rng(4)));
+  const student = new E.Sequential(new Linear(5, 9, new E.Generator(1)), new E.Lambda('tanh', E.tanh), new Linear(9, 3, new E.Generator(2)));
+  const teacher = new E.Sequential(new Linear(5, 9, new E.Generator(3)), new E.Lambda('tanh', E.tanh), new Linear(9, 3, new E.Generator(4)));
   const opt = new E.Adam(student.parameters(), { lr: 0.02, weightDecay: 1e-4 });
   const x = E.tensor(Float32Array.from(randArray(7 * 5, 21)), [7, 5]);
   const target = E.tensor(Float32Array.from(randArray(7 * 3, 22, -0.5, 0.5)), [7, 3]);

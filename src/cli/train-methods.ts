@@ -5,7 +5,7 @@ import type { SegDataset } from '../data/dataset.js';
 import type { BlendKernel } from '../sraseg/mixing.js';
 import type { SaMode } from '../sraseg/sa.js';
 import type { StageResult, Validator } from '../train/stage.js';
-import { trainSemiSupervised, type SemiMethod } from '../train/semi.js';
+import { trainSemiSupervised, type SemiMethod } from '../sraseg/train.js';
 import { trainSupervised } from '../train/supervised.js';
 import type { OptionSpec, Parsed } from './args.js';
 

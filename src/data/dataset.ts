@@ -2,6 +2,10 @@
 // a list of 2D training slices split into a labeled subset and an unlabeled pool, and a list of 3D
 // validation volumes. Samples are plain CPU arrays in row-major [H, W] / [D, H, W] order.
 
+import { DataError } from '../errors.js';
+
+export { DataError };
+
 /** One 2D slice: image in [0, 1] (float32), label = class index per pixel (uint8). */
 export interface SliceSample {
   name: string;
@@ -40,18 +44,6 @@ export interface SegDataset {
   getVolume(name: string): VolumeSample;
   /** One human-readable line: source, sizes, split. */
   describe(): string;
-}
-
-/** A data problem the user can fix: names the file and says what to do. */
-export class DataError extends Error {
-  constructor(
-    readonly file: string,
-    problem: string,
-    fix: string,
-  ) {
-    super(`${file}: ${problem}. ${fix}`);
-    this.name = 'DataError';
-  }
 }
 
 /** Checks an image/label pair before it enters the pipeline. */

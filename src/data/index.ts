@@ -1,6 +1,6 @@
 // Public API of the data room: dataset interface, ACDC (HDF5) and NIfTI readers, the procedural
 // phantom, the published augmentation and nearest zoom, the two-stream sampler, a seeded RNG.
-export { DataError, validatePair, type SegDataset, type SliceSample, type VolumeSample } from './dataset.js';
+export { validatePair, type SegDataset, type SliceSample, type VolumeSample } from './dataset.js';
 export { SeededRng, deriveSeed, type RngState } from './rng.js';
 export {
   AcdcDataset,

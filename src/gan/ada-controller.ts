@@ -3,11 +3,7 @@
 // sign(r_t − target) · batch·interval / (kimg·1000), so that it can go from 0 to 1 in `kimg`
 // thousand images; p is kept ≥ 0 (as published; the gates saturate above 1).
 // The signs are summed on the GPU (no readback per step); one readback per adjustment.
-import { add, sign } from '../../kernels/elementwise.js';
-import { sum } from '../../kernels/reduce.js';
-import { noGrad } from '../autograd/node.js';
-import { keep, tidy } from '../tensor/scope.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { add, keep, noGrad, sign, sum, type Tensor, tidy } from '../engine/index.js';
 
 export interface AdaOptions {
   /** Target value of r_t (published 0.6). */

@@ -11,16 +11,8 @@
 // identity and costs nothing; and a batch of pure blits (x-flips, quarter turns, integer shifts) is
 // copied pixel for pixel (reflect pad + grid sample at pixel centres) instead of being filtered: the
 // sym6 wavelet is not symmetric, so the published path blurs flips and quarter turns by ~1%.
-import { affineGrid, gridSample } from '../../kernels/grid-sample.js';
-import { reflectPad2d } from '../../kernels/reflect-pad.js';
-import { downsample2d, setupFilter, upsample2d } from '../../kernels/upfirdn2d.js';
-import { add, mul } from '../../kernels/elementwise.js';
-import { matmul } from '../../kernels/matmul.js';
-import { reshape } from '../../kernels/shape-ops.js';
+import { add, affineGrid, downsample2d, gridSample, keep, matmul, mul, reflectPad2d, reshape, setupFilter, ShapeError, tensor, type Tensor, tidy, upsample2d } from '../engine/index.js';
 import { SeededRng, type RngState } from '../data/rng.js';
-import { keep, tidy } from '../tensor/scope.js';
-import { ShapeError } from '../tensor/shape.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
 import {
   at,
   colorMatrix,

@@ -1,13 +1,9 @@
 // StyleGAN2 run files: the training checkpoint (three networks, both Adams and the loop state in one
 // safetensors file, written atomically) and the standalone generator with its config in the metadata.
 import { existsSync } from 'node:fs';
-import { loadSafetensors, saveSafetensors, type HostTensor } from '../io/safetensors.js';
+import { type Adam, type Generator, type HostTensor, loadModuleFromHost, loadSafetensors, type Module, moduleToHost, type OptimizerStateDict, saveSafetensors } from '../engine/index.js';
 import { StyleGAN2Generator, type GeneratorConfig } from '../models/stylegan2/generator.js';
-import { loadModuleFromHost, moduleToHost } from '../nn/checkpoint.js';
-import type { Module } from '../nn/module.js';
-import type { Adam, OptimizerStateDict } from '../nn/optim.js';
 import type { SeededRng } from '../data/rng.js';
-import type { Generator } from '../../kernels/random.js';
 import type { AdaController } from './ada-controller.js';
 import type { AugmentPipe } from './ada.js';
 import type { RealImageSet } from './reals.js';

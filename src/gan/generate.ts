@@ -3,15 +3,11 @@
 // Each image depends on its seed only (its own latent stream), so any subset can be regenerated.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { randn, Generator } from '../../kernels/random.js';
-import { concat } from '../../kernels/shape-ops.js';
-import { noGrad } from '../autograd/node.js';
+import { concat, Generator, noGrad, randn, type Tensor, tidy } from '../engine/index.js';
 import type { StyleGAN2Generator } from '../models/stylegan2/generator.js';
 import type { NoiseMode } from '../models/stylegan2/synthesis.js';
 import { imageGrid, imagesFromNchw } from '../report/grid.js';
 import { writePng } from '../report/png.js';
-import { tidy } from '../tensor/scope.js';
-import type { Tensor } from '../tensor/tensor.js';
 
 export interface GenerateOptions {
   seeds: readonly number[];

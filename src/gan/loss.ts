@@ -5,16 +5,10 @@
 //
 // Every pass through D goes through the augmentation pipe (ADA), fakes and reals alike, so that D never
 // sees an un-augmented image and the augmentations cannot leak into G's output distribution.
-import { add, detach, mul, neg, softplus, sqrt } from '../../kernels/elementwise.js';
-import { mean, sum } from '../../kernels/reduce.js';
-import { randn, type Generator } from '../../kernels/random.js';
-import { concat, slice } from '../../kernels/shape-ops.js';
-import { backward, grad, noGrad } from '../autograd/node.js';
+import { add, backward, concat, detach, type Generator, grad, keep, mean, mul, neg, noGrad, randn, slice, softplus, sqrt, sum, type Tensor, tidy } from '../engine/index.js';
 import type { SeededRng } from '../data/rng.js';
 import type { Discriminator } from '../models/stylegan2/discriminator.js';
 import type { StyleGAN2Generator } from '../models/stylegan2/generator.js';
-import { keep, tidy } from '../tensor/scope.js';
-import type { Tensor } from '../tensor/tensor.js';
 import type { AugmentPipe } from './ada.js';
 
 export interface GanLossConfig {

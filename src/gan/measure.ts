@@ -2,16 +2,11 @@
 // 'FD-DINOv2' (the DINOv2 ViT's class token; the paper's SA space) when weights are given, otherwise
 // 'FD-UNet-encoder' (a trained segmentation UNet's bottleneck, averaged over space). Neither is the
 // Inception network of the FID literature, so values are comparable only within one feature network.
-import { mean } from '../../kernels/reduce.js';
-import { resizeBilinear } from '../../kernels/resize.js';
-import { reshape } from '../../kernels/shape-ops.js';
+import { loadModule, loadSafetensors, mean, reshape, resizeBilinear, type Tensor } from '../engine/index.js';
 import { featureStats, frechetDistance, kid } from '../metrics/frechet.js';
 import { UNet } from '../models/unet.js';
 import { preprocessDinov2, type Dinov2 } from '../models/vit.js';
 import { loadDinov2 } from '../models/vit-weights.js';
-import { loadSafetensors } from '../io/safetensors.js';
-import { loadModule } from '../nn/checkpoint.js';
-import type { Tensor } from '../tensor/tensor.js';
 import type { FeatureNetwork, SetDistance } from './train.js';
 
 /** The UNet encoder's pooled bottleneck [N, 256] of images [N, 1, H, W] in [0, 1], resized to `size`². */

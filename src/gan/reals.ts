@@ -6,7 +6,7 @@
 import type { SegDataset } from '../data/dataset.js';
 import { resizeFiltered } from '../data/resample.js';
 import { SeededRng, type RngState } from '../data/rng.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { tensor, type Tensor } from '../engine/index.js';
 
 export interface RealImageSetState {
   rng: RngState;

@@ -10,24 +10,13 @@
 // fakes<kimg>.png snapshot grids of G_ema on fixed latents, curves.png.
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { add, mul } from '../../kernels/elementwise.js';
-import { emaUpdate } from '../../kernels/optim.js';
-import { slice } from '../../kernels/shape-ops.js';
-import { Generator, randn } from '../../kernels/random.js';
-import { noGrad } from '../autograd/node.js';
-import { ProgressBar } from '../cli/progress.js';
+import { Adam, add, emaUpdate, flush, Generator, keep, type Module, mul, noGrad, randn, slice, type Tensor, tidy, updateEmaModel, writeFileAtomic } from '../engine/index.js';
+import { ProgressBar } from '../report/progress.js';
 import { SeededRng, deriveSeed } from '../data/rng.js';
-import { flush } from '../gpu/runtime.js';
-import { writeFileAtomic } from '../io/safetensors.js';
 import { Discriminator, type DiscriminatorConfig } from '../models/stylegan2/discriminator.js';
 import { StyleGAN2Generator, type GeneratorConfig } from '../models/stylegan2/generator.js';
-import type { Module } from '../nn/module.js';
-import { updateEmaModel } from '../nn/ema.js';
-import { Adam } from '../nn/optim.js';
 import { imageGrid, imagesFromNchw } from '../report/grid.js';
 import { writePng } from '../report/png.js';
-import { keep, tidy } from '../tensor/scope.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { AugmentPipe } from './ada.js';
 import { AdaController } from './ada-controller.js';
 import { GAN_LOSS_DEFAULTS, StyleGAN2Loss, type GanLossConfig } from './loss.js';

@@ -4,7 +4,7 @@
 // our own words before the library sees it. Measured on the 1312 ACDC training slices: ~1.5 s warm.
 import { readFileSync } from 'node:fs';
 import * as h5 from 'h5wasm';
-import { DataError } from '../data/dataset.js';
+import { DataError } from '../errors.js';
 
 export type HostArray = Float32Array | Float64Array | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
 

@@ -2,7 +2,7 @@
 // plus one entry `<name>/data/<key>` per tensor storage (raw little-endian). Reads a state dict —
 // a (nested) dict of tensors — into host tensors; floating tensors come back as F32.
 import { readFileSync } from 'node:fs';
-import type { HostTensor } from './safetensors.js';
+import type { HostTensor } from '../engine/index.js';
 import { PickleGlobal, unpickle } from './pickle.js';
 import { zipEntries, zipRead } from './zip.js';
 

@@ -6,10 +6,7 @@
 // (offset 0: `size=(gh, gw)` instead). A bicubic resize is linear and separable, so it is two
 // matmuls with small interpolation matrices built here on the CPU: out = Wy · P · Wxᵀ per channel.
 // That keeps it on the GPU and differentiable in the embedding.
-import { matmul } from '../../kernels/matmul.js';
-import { reshape } from '../../kernels/shape-ops.js';
-import { ShapeError } from '../tensor/shape.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { matmul, reshape, ShapeError, tensor, type Tensor } from '../engine/index.js';
 
 /** PyTorch's cubic convolution constant (upsample_bicubic2d). */
 const A = -0.75;

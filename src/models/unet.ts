@@ -2,16 +2,7 @@
 // ../shared/SRA-SEG-NOTES.md): encoder [16, 32, 64, 128, 256] with dropout [0.05, 0.1, 0.2, 0.3, 0.5],
 // bilinear (align_corners) upsampling after a 1×1 conv in the decoder, no transposed convs.
 // Module and parameter names follow the PyTorch code so that its checkpoints load one to one.
-import { concat, slice } from '../../kernels/shape-ops.js';
-import { runtime } from '../gpu/runtime.js';
-import { resizeBilinear } from '../../kernels/resize.js';
-import { Generator } from '../../kernels/random.js';
-import { Sequential } from '../nn/containers.js';
-import { Rng } from '../nn/init.js';
-import { BatchNorm2d, Conv2d, Dropout, LeakyReLU, MaxPool2d } from '../nn/layers.js';
-import { Module } from '../nn/module.js';
-import { ShapeError } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { BatchNorm2d, concat, Conv2d, Dropout, Generator, LeakyReLU, MaxPool2d, Module, resizeBilinear, runtime, Sequential, ShapeError, slice, type Tensor } from '../engine/index.js';
 
 export interface UNetConfig {
   inChannels: number;
@@ -39,7 +30,7 @@ export const UNET_DEFAULTS: UNetConfig = {
 class ConvBlock extends Module {
   readonly convConv: Sequential;
 
-  constructor(cin: number, cout: number, p: number, rng: Rng, gen: () => Generator) {
+  constructor(cin: number, cout: number, p: number, rng: Generator, gen: () => Generator) {
     super();
     this.convConv = this.registerModule(
       'conv_conv',
@@ -63,7 +54,7 @@ class ConvBlock extends Module {
 class DownBlock extends Module {
   readonly maxpoolConv: Sequential;
 
-  constructor(cin: number, cout: number, p: number, rng: Rng, gen: () => Generator) {
+  constructor(cin: number, cout: number, p: number, rng: Generator, gen: () => Generator) {
     super();
     this.maxpoolConv = this.registerModule('maxpool_conv', new Sequential(new MaxPool2d(2), new ConvBlock(cin, cout, p, rng, gen)));
   }
@@ -81,7 +72,7 @@ class UpBlock extends Module {
     cDeep: number,
     cSkip: number,
     cout: number,
-    rng: Rng,
+    rng: Generator,
     gen: () => Generator,
     private readonly maxBindingBytes: () => number,
   ) {
@@ -115,7 +106,7 @@ class UpBlock extends Module {
 class Encoder extends Module {
   readonly blocks: Module[];
 
-  constructor(c: UNetConfig, rng: Rng, gen: () => Generator) {
+  constructor(c: UNetConfig, rng: Generator, gen: () => Generator) {
     super();
     const f = c.features;
     const d = c.dropout;
@@ -144,7 +135,7 @@ class Decoder extends Module {
   readonly ups: UpBlock[];
   readonly outConv: Conv2d;
 
-  constructor(c: UNetConfig, rng: Rng, gen: () => Generator) {
+  constructor(c: UNetConfig, rng: Generator, gen: () => Generator) {
     super();
     const f = c.features;
     const limit = () => c.maxBindingBytes ?? runtime().ctx.limits.maxStorageBufferBindingSize;
@@ -183,7 +174,7 @@ export class UNet extends Module {
   constructor(config: Partial<UNetConfig> = {}) {
     super();
     this.config = { ...UNET_DEFAULTS, ...config };
-    const rng = new Rng(this.config.seed);
+    const rng = new Generator(this.config.seed);
     this.generator = new Generator(this.config.seed + 1);
     const gen = () => this.generator;
     this.encoder = this.registerModule('encoder', new Encoder(this.config, rng, gen));

@@ -5,8 +5,7 @@
 // src/models/vit.ts; the configuration is inferred from the tensors' shapes.
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { bf16ToFloat, halfToFloat, loadPth } from '../io/pth.js';
-import { loadSafetensors, type HostTensor } from '../io/safetensors.js';
-import { loadModuleFromHost } from '../nn/checkpoint.js';
+import { type HostTensor, loadModuleFromHost, loadSafetensors } from '../engine/index.js';
 import { Dinov2, type Dinov2Config } from './vit.js';
 
 type HostState = Map<string, HostTensor>;

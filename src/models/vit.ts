@@ -7,20 +7,7 @@
 // x += ls2 ⊙ ffn(norm2(x)), ffn = fc2(GELU(fc1(·))) (ratio 4) or SwiGLU for ViT-g. Tokens:
 // [CLS, registers..., patches...]; position embeddings cover CLS and patches only, and are resampled
 // to the input's grid (src/models/pos-embed.ts).
-import { attention } from '../../kernels/attention.js';
-import { add, div, full, gelu, mul, sigmoid, sub } from '../../kernels/elementwise.js';
-import { linear } from '../../kernels/matmul.js';
-import { layerNorm } from '../../kernels/norm.js';
-import { mean } from '../../kernels/reduce.js';
-import { resizeBilinear } from '../../kernels/resize.js';
-import { concat, expand, permute, reshape, slice, transpose } from '../../kernels/shape-ops.js';
-import { ModuleList } from '../nn/containers.js';
-import { Conv2d } from '../nn/layers.js';
-import { defaultBias, defaultWeight, normal, Rng } from '../nn/init.js';
-import { Module } from '../nn/module.js';
-import { tidy } from '../tensor/scope.js';
-import { ShapeError } from '../tensor/shape.js';
-import { tensor, zeros, type Tensor } from '../tensor/tensor.js';
+import { add, attention, concat, Conv2d, div, expand, full, gelu, Generator, layerNorm, linear, mean, Module, ModuleList, mul, nnInit, permute, reshape, resizeBilinear, ShapeError, sigmoid, slice, sub, tensor, type Tensor, tidy, transpose, zeros } from '../engine/index.js';
 import { interpolatePatchPositions } from './pos-embed.js';
 
 export type Dinov2Ffn = 'mlp' | 'swiglu';
@@ -78,10 +65,10 @@ export const DINOV2_CONFIGS = {
 class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor;
-  constructor(inF: number, outF: number, rng: Rng) {
+  constructor(inF: number, outF: number, rng: Generator) {
     super();
-    this.weight = this.registerParameter('weight', defaultWeight([outF, inF], rng));
-    this.bias = this.registerParameter('bias', defaultBias(outF, [outF, inF], rng));
+    this.weight = this.registerParameter('weight', nnInit.defaultWeight([outF, inF], rng));
+    this.bias = this.registerParameter('bias', nnInit.defaultBias(outF, [outF, inF], rng));
   }
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
@@ -118,7 +105,7 @@ class SelfAttention extends Module {
   constructor(
     dim: number,
     readonly numHeads: number,
-    rng: Rng,
+    rng: Generator,
   ) {
     super();
     this.qkv = this.registerModule('qkv', new Linear(dim, 3 * dim, rng));
@@ -138,7 +125,7 @@ class SelfAttention extends Module {
 class Mlp extends Module {
   readonly fc1: Linear;
   readonly fc2: Linear;
-  constructor(dim: number, hidden: number, rng: Rng) {
+  constructor(dim: number, hidden: number, rng: Generator) {
     super();
     this.fc1 = this.registerModule('fc1', new Linear(dim, hidden, rng));
     this.fc2 = this.registerModule('fc2', new Linear(hidden, dim, rng));
@@ -152,7 +139,7 @@ class Mlp extends Module {
 class SwiGlu extends Module {
   readonly w12: Linear;
   readonly w3: Linear;
-  constructor(dim: number, hidden: number, rng: Rng) {
+  constructor(dim: number, hidden: number, rng: Generator) {
     super();
     this.w12 = this.registerModule('w12', new Linear(dim, 2 * hidden, rng));
     this.w3 = this.registerModule('w3', new Linear(hidden, dim, rng));
@@ -173,7 +160,7 @@ class Block extends Module {
   readonly norm2: LayerNorm;
   readonly mlp: Mlp | SwiGlu;
   readonly ls2: LayerScale;
-  constructor(c: Dinov2Config, rng: Rng) {
+  constructor(c: Dinov2Config, rng: Generator) {
     super();
     const d = c.embedDim;
     this.norm1 = this.registerModule('norm1', new LayerNorm(d));
@@ -202,7 +189,7 @@ class PatchEmbed extends Module {
     readonly patchSize: number,
     inChannels: number,
     dim: number,
-    rng: Rng,
+    rng: Generator,
   ) {
     super();
     this.proj = this.registerModule('proj', new Conv2d(inChannels, dim, patchSize, { stride: patchSize }, rng));
@@ -256,11 +243,11 @@ export class Dinov2 extends Module {
     super();
     const c = (this.config = { ...config });
     if (c.embedDim % c.numHeads) throw new Error(`Dinov2: width ${c.embedDim} is not a multiple of ${c.numHeads} heads`);
-    const rng = new Rng(seed);
+    const rng = new Generator(seed);
     const d = c.embedDim;
-    this.clsToken = this.registerParameter('cls_token', normal([1, 1, d], 0, 1e-6, rng));
-    this.posEmbed = this.registerParameter('pos_embed', normal([1, 1 + c.pretrainGrid ** 2, d], 0, 0.02, rng));
-    this.registerTokens = c.numRegisters ? this.registerParameter('register_tokens', normal([1, c.numRegisters, d], 0, 1e-6, rng)) : null;
+    this.clsToken = this.registerParameter('cls_token', nnInit.normal([1, 1, d], 0, 1e-6, rng));
+    this.posEmbed = this.registerParameter('pos_embed', nnInit.normal([1, 1 + c.pretrainGrid ** 2, d], 0, 0.02, rng));
+    this.registerTokens = c.numRegisters ? this.registerParameter('register_tokens', nnInit.normal([1, c.numRegisters, d], 0, 1e-6, rng)) : null;
     this.maskToken = this.registerParameter('mask_token', zeros([1, d]));
     this.patchEmbed = this.registerModule('patch_embed', new PatchEmbed(c.patchSize, c.inChannels, d, rng));
     this.blocks = this.registerModule('blocks', new ModuleList(Array.from({ length: c.depth }, () => new Block(c, rng))));

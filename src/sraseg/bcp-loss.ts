@@ -5,13 +5,7 @@
 //          the batch, squared terms in the denominator, background included, mean over classes;
 //   CE   = w_A·Σ M·CE / Σ M + w_B·Σ (1 − M)·CE / Σ (1 − M)   (per-pixel CE averaged over each region).
 // The published step sums Dice and CE over its two mixed batches and halves the total.
-import { add, div, mul, neg, rsub } from '../../kernels/elementwise.js';
-import { oneHot } from '../../kernels/loss.js';
-import { mean, sum } from '../../kernels/reduce.js';
-import { expand } from '../../kernels/shape-ops.js';
-import { logSoftmax, softmax } from '../../kernels/softmax.js';
-import { ShapeError } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { add, div, expand, logSoftmax, mean, mul, neg, oneHot, rsub, ShapeError, softmax, sum, type Tensor } from '../engine/index.js';
 
 export interface BcpMixLossOptions {
   /** Weight of the region where M = 1 (image A); default 1. */

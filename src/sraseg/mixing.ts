@@ -3,9 +3,8 @@
 // that mixed images and labels change gradually across the box edge (eq. 6–11). Masks are built on
 // the CPU in float64 (a few thousand operations per slice) and uploaded as α [1, 1, H, W], which the
 // fused `blend` kernel broadcasts over the batch.
-import { blend } from '../../kernels/blend.js';
+import { blend, tensor, type Tensor } from '../engine/index.js';
 import type { SeededRng } from '../data/rng.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
 
 /** Smoothing of the box mask: none (BCP), the paper's 3×3 average pool, or the code's 5×5 Gaussian / 7×7 box. */
 export type BlendKernel = 'none' | 'avgpool3' | 'gauss5' | 'box7';

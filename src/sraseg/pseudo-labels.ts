@@ -1,11 +1,6 @@
 // Pseudo-labels from the EMA teacher's logits: softmax → argmax on the GPU, one read-back, the
 // largest-connected-component filter on the CPU, then labels and their one-hot encoding back on the GPU.
-import { oneHot } from '../../kernels/loss.js';
-import { argmax } from '../../kernels/reduce.js';
-import { softmax } from '../../kernels/softmax.js';
-import { noGrad } from '../autograd/node.js';
-import { ShapeError } from '../tensor/shape.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { argmax, noGrad, oneHot, ShapeError, softmax, tensor, type Tensor } from '../engine/index.js';
 import { keepLargestComponentsBatch } from './components.js';
 
 export interface PseudoLabelOptions {

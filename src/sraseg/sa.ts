@@ -9,17 +9,9 @@
 //   flows back through the frozen ViT into the UNet.
 // - 'published': both sides are DINOv2 embeddings of raw images, as the published code computes it:
 //   the term changes the logged loss only; no gradient can reach the UNet.
-import { mean } from '../../kernels/reduce.js';
-import { mul } from '../../kernels/elementwise.js';
-import { concat, reshape, slice } from '../../kernels/shape-ops.js';
-import { softmax } from '../../kernels/softmax.js';
-import { saLoss } from '../../kernels/sa-loss.js';
-import { noGrad } from '../autograd/node.js';
+import { concat, Conv2d, type Generator, mean, mul, noGrad, reshape, saLoss, slice, softmax, type Tensor } from '../engine/index.js';
 import type { UNet } from '../models/unet.js';
 import { preprocessDinov2, type Dinov2 } from '../models/vit.js';
-import { Conv2d } from '../nn/layers.js';
-import type { Rng } from '../nn/init.js';
-import type { Tensor } from '../tensor/tensor.js';
 
 export type SaMode = 'features' | 'prediction' | 'published';
 
@@ -39,7 +31,7 @@ export class SaTerm {
     readonly vit: Dinov2,
     bottleneckChannels: number,
     readonly options: SaOptions,
-    rng?: Rng,
+    rng?: Generator,
   ) {
     this.projection = options.mode === 'features' ? new Conv2d(bottleneckChannels, vit.config.embedDim, 1, {}, rng) : null;
   }

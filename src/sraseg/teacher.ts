@@ -2,11 +2,8 @@
 // BatchNorm running statistics — follows the student as an exponential moving average,
 // teacher ← α·teacher + (1 − α)·student, after every optimiser step. The published code makes
 // pseudo-labels with the teacher in train mode (batch statistics, dropout active); eval mode is an option.
-import { noGrad } from '../autograd/node.js';
+import { type Module, noGrad, type Tensor, updateEmaModel } from '../engine/index.js';
 import { UNet } from '../models/unet.js';
-import { updateEmaModel } from '../nn/ema.js';
-import type { Module } from '../nn/module.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { pseudoLabels, type PseudoLabelOptions, type PseudoLabels } from './pseudo-labels.js';
 
 /** A module that maps images to logits [B, C, H, W]. */
@@ -67,11 +64,6 @@ export class EmaTeacher<M extends SegmentationModel> {
     } finally {
       logits.dispose();
     }
-  }
-
-  /** Start over from the student's current state (e.g. at the start of self-training). */
-  resetTo(student: M): void {
-    this.model.loadStateDict(student.stateDict());
   }
 
   dispose(): void {

@@ -2,14 +2,11 @@
 // correctly, the distribution (Gaussian KDE) of the decoder's last feature map averaged over channels,
 // for labeled vs unlabeled images. Two well-separated curves mean the network represents the two
 // sources differently even where it is right.
-import { argmax, mean } from '../../kernels/reduce.js';
-import { noGrad } from '../autograd/node.js';
+import { argmax, mean, noGrad, tensor, tidy } from '../engine/index.js';
 import type { SeededRng } from '../data/rng.js';
 import type { UNet } from '../models/unet.js';
 import { linePlot } from '../report/plot.js';
 import { writePng } from '../report/png.js';
-import { tidy } from '../tensor/scope.js';
-import { tensor } from '../tensor/tensor.js';
 
 /**
  * Channel-mean decoder features at up to `maxPixels` correctly predicted pixels of class `cls`

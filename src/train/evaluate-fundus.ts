@@ -6,7 +6,7 @@
 //   3. prediction = probability ≥ 0.5, restricted to the field of view (FOV) where the set has one;
 //   4. Dice, Jaccard, HD95, ASD (medpy semantics, 2D, pixel units) of prediction vs ground truth, and
 //      the pixel metrics of the vessel tables (sensitivity, specificity, accuracy, AUC) over FOV pixels.
-import { noGrad } from '../autograd/node.js';
+import { noGrad, tensor, tidy } from '../engine/index.js';
 import type { FundusDataset } from '../data/fundus.js';
 import type { VolumeSample } from '../data/dataset.js';
 import { resizeFiltered } from '../data/resample.js';
@@ -15,8 +15,6 @@ import { summarize } from '../metrics/multiclass.js';
 import { meanDefined } from '../metrics/stats.js';
 import { pixelScores, type PixelScores } from '../metrics/vessel.js';
 import type { UNet } from '../models/unet.js';
-import { tidy } from '../tensor/scope.js';
-import { tensor } from '../tensor/tensor.js';
 import type { VolumeEvaluation, VolumeResult } from './evaluate.js';
 
 export interface FundusImageResult extends VolumeResult {

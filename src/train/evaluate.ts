@@ -1,14 +1,11 @@
 // BCP's test protocol on volumes: each slice zoomed to the training size (nearest), the network's
 // argmax zoomed back to the slice's size, slices stacked into a 3D prediction, then Dice, Jaccard,
 // HD95 and ASD per foreground class on the 3D masks (medpy semantics; voxel units unless spacing).
-import { argmax } from '../../kernels/reduce.js';
-import { noGrad } from '../autograd/node.js';
+import { argmax, noGrad, tensor, tidy } from '../engine/index.js';
 import { zoomNearest } from '../data/zoom.js';
 import { scoreLabelVolume, summarize, type EvaluationSummary } from '../metrics/multiclass.js';
 import type { BinaryScores } from '../metrics/binary.js';
 import type { UNet } from '../models/unet.js';
-import { tidy } from '../tensor/scope.js';
-import { tensor } from '../tensor/tensor.js';
 import type { SegDataset, VolumeSample } from '../data/dataset.js';
 
 export const ACDC_CLASSES = ['RV', 'Myo', 'LV'];

@@ -3,7 +3,7 @@ export { evaluateVolumes, predictVolume, ACDC_CLASSES, type VolumeEvaluation, ty
 export { prepareBatch, type HostBatch } from './batch.js';
 export { plotCurves } from './curves.js';
 export { busiestSlice, sliceDice, writeSliceOverlay } from './overlays.js';
-export { trainSemiSupervised, type SemiConfig, type SemiMethod } from './semi.js';
+export { trainSemiSupervised, type SemiConfig, type SemiMethod } from '../sraseg/train.js';
 export { runStage, type StageConfig, type StageMethod, type StageResult } from './stage.js';
 export { correctPixelFeatures, gaussianKde, writeDomainGapPlot } from './domain-gap.js';
 export { type Validator } from './stage.js';

@@ -4,15 +4,10 @@
 // curves PNG, and an exact resume from the last checkpoint (weights, optimiser, RNG and sampler state).
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ProgressBar } from '../cli/progress.js';
+import { ProgressBar } from '../report/progress.js';
 import type { SegDataset } from '../data/dataset.js';
-import { flush, sync } from '../gpu/runtime.js';
-import { writeFileAtomic } from '../io/safetensors.js';
+import { flush, loadModule, type Module, type Optimizer, type OptimizerStateDict, saveModule, sync, type Tensor, writeFileAtomic } from '../engine/index.js';
 import type { UNet } from '../models/unet.js';
-import { loadModule, saveModule } from '../nn/checkpoint.js';
-import type { Module } from '../nn/module.js';
-import type { Optimizer, OptimizerStateDict } from '../nn/optim.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { plotCurves } from './curves.js';
 import { evaluateVolumes, type VolumeEvaluation } from './evaluate.js';
 

@@ -1,15 +1,11 @@
 // Supervised training of the UNet on the labeled slices only (the "UNet (labeled only)" row of the
 // paper's tables): the published loss 0.5·(CE + Dice), SGD, validation on volumes.
-import { backward } from '../autograd/node.js';
+import { backward, keep, loadModule, SGD, tensor, tidy } from '../engine/index.js';
 import type { SegDataset } from '../data/dataset.js';
 import { SeededRng, deriveSeed, type RngState } from '../data/rng.js';
 import { TwoStreamBatchSampler, type TwoStreamSamplerState } from '../data/sampler.js';
-import { supervisedSegLoss } from '../losses/segmentation.js';
+import { supervisedSegLoss } from './supervised-loss.js';
 import { UNet } from '../models/unet.js';
-import { loadModule } from '../nn/checkpoint.js';
-import { SGD } from '../nn/optim.js';
-import { keep, tidy } from '../tensor/scope.js';
-import { tensor } from '../tensor/tensor.js';
 import { prepareBatch } from './batch.js';
 import { runStage, type StageResult, type Validator } from './stage.js';
 

@@ -3,14 +3,7 @@
 // downsampling, no bias) scaled with the main path by √0.5; the first block reads the image through
 // `fromrgb`. The epilogue b4 appends the minibatch standard deviation, then conv, fc, out.
 // Names as published: `b64.fromrgb.weight`, `b64.skip.weight`, `b4.conv.weight`, `b4.fc.weight`, …
-import { add, mul, sqrt, sub } from '../../../kernels/elementwise.js';
-import { mean } from '../../../kernels/reduce.js';
-import { concat, expand, flatten, reshape } from '../../../kernels/shape-ops.js';
-import { setupFilter } from '../../../kernels/upfirdn2d.js';
-import { Rng } from '../../nn/init.js';
-import { Module } from '../../nn/module.js';
-import { ShapeError } from '../../tensor/shape.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { add, concat, expand, flatten, Generator, mean, Module, mul, reshape, setupFilter, ShapeError, sqrt, sub, type Tensor } from '../../engine/index.js';
 import { Conv2dLayer, FullyConnectedLayer, RESAMPLE_TAPS, type StyleGanShape } from './layers.js';
 import { stylegan2Channels } from './synthesis.js';
 
@@ -60,7 +53,7 @@ export class DiscriminatorBlock extends Module {
     readonly resolution: number,
     imgChannels: number,
     convClamp: number | null,
-    rng: Rng,
+    rng: Generator,
   ) {
     super();
     this.resampleFilter = this.registerBuffer('resample_filter', setupFilter(RESAMPLE_TAPS));
@@ -87,7 +80,7 @@ export class DiscriminatorEpilogue extends Module {
   readonly fc: FullyConnectedLayer;
   readonly out: FullyConnectedLayer;
 
-  constructor(channels: number, resolution: number, mbstdGroupSize: number, mbstdChannels: number, convClamp: number | null, rng: Rng) {
+  constructor(channels: number, resolution: number, mbstdGroupSize: number, mbstdChannels: number, convClamp: number | null, rng: Generator) {
     super();
     this.mbstd = mbstdChannels > 0 ? this.registerModule('mbstd', new MinibatchStdLayer(mbstdGroupSize, mbstdChannels)) : null;
     this.conv = this.registerModule('conv', new Conv2dLayer(channels + mbstdChannels, channels, 3, { activation: 'lrelu', convClamp }, rng));
@@ -116,7 +109,7 @@ export class Discriminator extends Module {
     super();
     const { imgResolution: res, imgChannels, channelBase, channelMax, convClamp } = config;
     if (!(res >= 8 && Number.isInteger(Math.log2(res)))) throw new Error(`Discriminator: imgResolution ${res} must be a power of two ≥ 8`);
-    const rng = new Rng(config.seed);
+    const rng = new Generator(config.seed);
     const ch = (r: number) => stylegan2Channels(r, channelBase, channelMax);
     for (let r = res; r > 4; r /= 2) {
       const block = new DiscriminatorBlock(r === res ? 0 : ch(r), ch(r), ch(r / 2), r, imgChannels, convClamp, rng);

@@ -2,8 +2,7 @@
 // the random-number `Generator`): the mapping network (z → ws) and the synthesis network (ws → img) as
 // the children `mapping` and `synthesis`, so state-dict names are the published `mapping.fc0.weight`,
 // `synthesis.b8.conv0.weight`, … Call them separately for style mixing or projection.
-import { Module } from '../../nn/module.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { Module, type Tensor } from '../../engine/index.js';
 import { MappingNetwork, type MappingOptions } from './mapping.js';
 import { SynthesisNetwork, type SynthesisOptions } from './synthesis.js';
 

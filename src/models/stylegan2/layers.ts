@@ -2,17 +2,7 @@
 // training/networks.py): layers with an equalised learning rate, i.e. weights stored as N(0, 1) (over
 // the learning-rate multiplier) and scaled at run time by 1/√fan_in, so that Adam sees every
 // parameter at the same scale. Parameter and buffer names are the published ones.
-import { biasAct, type Activation } from '../../../kernels/bias-act.js';
-import { add, full, mul, rsqrt } from '../../../kernels/elementwise.js';
-import { conv2dResample } from '../../../kernels/modulated-conv.js';
-import { linear } from '../../../kernels/matmul.js';
-import { randn } from '../../../kernels/random.js';
-import { mean } from '../../../kernels/reduce.js';
-import { setupFilter } from '../../../kernels/upfirdn2d.js';
-import type { Rng } from '../../nn/init.js';
-import { Module } from '../../nn/module.js';
-import { ShapeError } from '../../tensor/shape.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { type Activation, add, biasAct, conv2dResample, full, type Generator, linear, mean, Module, mul, randn, rsqrt, setupFilter, ShapeError, type Tensor } from '../../engine/index.js';
 
 /** The low-pass filter of every resampling step, [1, 3, 3, 1]⊗[1, 3, 3, 1] / 64. */
 export const RESAMPLE_TAPS = [1, 3, 3, 1];
@@ -56,7 +46,7 @@ export class FullyConnectedLayer extends Module {
     readonly inFeatures: number,
     readonly outFeatures: number,
     opts: FullyConnectedOptions,
-    rng: Rng,
+    rng: Generator,
   ) {
     super();
     const lr = opts.lrMultiplier ?? 1;
@@ -103,7 +93,7 @@ export class Conv2dLayer extends Module {
     readonly outChannels: number,
     readonly kernelSize: number,
     opts: EqualizedConv2dOptions,
-    rng: Rng,
+    rng: Generator,
   ) {
     super();
     this.activation = opts.activation ?? 'linear';

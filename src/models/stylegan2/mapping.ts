@@ -2,16 +2,7 @@
 // of leaky-ReLU fully connected layers at learning-rate multiplier 0.01, a running average of w
 // (`w_avg`, tracked during training) and the truncation trick towards it. Names: `fc{i}.weight`,
 // `fc{i}.bias`, `w_avg`.
-import { add, mul, sub } from '../../../kernels/elementwise.js';
-import { emaUpdate } from '../../../kernels/optim.js';
-import { mean } from '../../../kernels/reduce.js';
-import { concat, expand, reshape } from '../../../kernels/shape-ops.js';
-import { noGrad } from '../../autograd/node.js';
-import { Rng } from '../../nn/init.js';
-import { Module } from '../../nn/module.js';
-import { tidy } from '../../tensor/scope.js';
-import { ShapeError } from '../../tensor/shape.js';
-import { zeros, type Tensor } from '../../tensor/tensor.js';
+import { add, concat, emaUpdate, expand, Generator, mean, Module, mul, noGrad, reshape, ShapeError, sub, type Tensor, tidy, zeros } from '../../engine/index.js';
 import { FullyConnectedLayer, normalize2ndMoment } from './layers.js';
 
 export interface MappingConfig {
@@ -45,7 +36,7 @@ export class MappingNetwork extends Module {
     super();
     const { zDim, wDim, numLayers } = config;
     if (numLayers < 1) throw new Error(`MappingNetwork: needs at least one layer, got ${numLayers}`);
-    const rng = new Rng(config.seed);
+    const rng = new Generator(config.seed);
     const lrMultiplier = config.lrMultiplier ?? 0.01;
     for (let i = 0; i < numLayers; i++) {
       const layer = new FullyConnectedLayer(i === 0 ? zDim : wDim, wDim, { activation: 'lrelu', lrMultiplier }, rng);

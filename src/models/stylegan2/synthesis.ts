@@ -3,15 +3,7 @@
 // Each block adds its ToRGB output to the running image, which is upsampled 2× (FIR [1, 3, 3, 1])
 // between blocks. Names as published: `b8.conv0.affine.weight`, `b8.conv0.noise_const`,
 // `b8.torgb.weight`, `b4.const`, … (and every `resample_filter` buffer).
-import { add, mul } from '../../../kernels/elementwise.js';
-import { modulatedConv2d } from '../../../kernels/modulated-conv.js';
-import { defaultGenerator, randn, type Generator } from '../../../kernels/random.js';
-import { expand, reshape, slice } from '../../../kernels/shape-ops.js';
-import { setupFilter, upsample2d } from '../../../kernels/upfirdn2d.js';
-import { Rng } from '../../nn/init.js';
-import { Module } from '../../nn/module.js';
-import { ShapeError } from '../../tensor/shape.js';
-import { zeros, type Tensor } from '../../tensor/tensor.js';
+import { add, defaultGenerator, expand, Generator, modulatedConv2d, Module, mul, randn, reshape, setupFilter, ShapeError, slice, type Tensor, upsample2d, zeros } from '../../engine/index.js';
 import { FullyConnectedLayer, RESAMPLE_TAPS, styleganBiasAct, type StyleGanShape } from './layers.js';
 
 /** Channels at a resolution, the published formula: min(⌊channelBase / res⌋, channelMax). */
@@ -49,7 +41,7 @@ export class SynthesisLayer extends Module {
     readonly resolution: number,
     readonly up: 1 | 2,
     readonly convClamp: number | null,
-    rng: Rng,
+    rng: Generator,
   ) {
     super();
     this.resampleFilter = this.registerBuffer('resample_filter', setupFilter(RESAMPLE_TAPS));
@@ -99,7 +91,7 @@ export class ToRGBLayer extends Module {
   readonly bias: Tensor;
   private readonly weightGain: number;
 
-  constructor(inChannels: number, outChannels: number, wDim: number, readonly convClamp: number | null, rng: Rng) {
+  constructor(inChannels: number, outChannels: number, wDim: number, readonly convClamp: number | null, rng: Generator) {
     super();
     this.affine = this.registerModule('affine', new FullyConnectedLayer(wDim, inChannels, { biasInit: 1 }, rng));
     this.weight = this.registerParameter('weight', randn([outChannels, inChannels, 1, 1], rng));
@@ -130,7 +122,7 @@ export class SynthesisBlock extends Module {
     readonly resolution: number,
     imgChannels: number,
     convClamp: number | null,
-    rng: Rng,
+    rng: Generator,
   ) {
     super();
     this.resampleFilter = this.registerBuffer('resample_filter', setupFilter(RESAMPLE_TAPS));
@@ -175,7 +167,7 @@ export class SynthesisNetwork extends Module {
     super();
     const { wDim, imgResolution: res, imgChannels, channelBase, channelMax, convClamp } = config;
     if (!(res >= 4 && Number.isInteger(Math.log2(res)))) throw new Error(`SynthesisNetwork: imgResolution ${res} must be a power of two ≥ 4`);
-    const rng = new Rng(config.seed);
+    const rng = new Generator(config.seed);
     let numWs = 0;
     for (let r = 4; r <= res; r *= 2) {
       const cin = r === 4 ? 0 : stylegan2Channels(r / 2, channelBase, channelMax);

@@ -3,30 +3,19 @@
 // (../shared/SRA-SEG-NOTES.md). SRA-Seg differs by the soft (smoothed) mask, labels blended with the
 // same α, the soft Dice + soft CE loss, and in self-training the SA term against frozen DINOv2
 // embeddings of the real labeled slices (src/sraseg/sa.ts).
-import { backward } from '../autograd/node.js';
-import { add, greater, mul } from '../../kernels/elementwise.js';
-import { blend } from '../../kernels/blend.js';
-import { oneHot } from '../../kernels/loss.js';
-import { softSegLoss } from '../../kernels/seg-loss.js';
-import { concat, slice } from '../../kernels/shape-ops.js';
-import { detach } from '../../kernels/elementwise.js';
+import { add, backward, blend, concat, detach, Generator, greater, keep, loadModule, mul, oneHot, SGD, slice, softSegLoss, tensor, type Tensor, tidy } from '../engine/index.js';
 import type { SegDataset } from '../data/dataset.js';
 import { SeededRng, deriveSeed, type RngState } from '../data/rng.js';
 import { TwoStreamBatchSampler, type TwoStreamSamplerState } from '../data/sampler.js';
 import { UNet } from '../models/unet.js';
-import { loadModule } from '../nn/checkpoint.js';
-import { SGD } from '../nn/optim.js';
-import { bcpMixLoss } from '../sraseg/bcp-loss.js';
-import { mixingMask, type BlendKernel } from '../sraseg/mixing.js';
-import { EmaTeacher, type TeacherMode } from '../sraseg/teacher.js';
-import { SaTerm, type SaMode } from '../sraseg/sa.js';
+import { bcpMixLoss } from './bcp-loss.js';
+import { mixingMask, type BlendKernel } from './mixing.js';
+import { EmaTeacher, type TeacherMode } from './teacher.js';
+import { SaTerm, type SaMode } from './sa.js';
 import { loadDinov2 } from '../models/vit-weights.js';
-import { Rng } from '../nn/init.js';
-import { keep, tidy } from '../tensor/scope.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
-import { prepareBatch } from './batch.js';
-import { runStage, type StageResult } from './stage.js';
-import type { RunConfig } from './supervised.js';
+import { prepareBatch } from '../train/batch.js';
+import { runStage, type StageResult } from '../train/stage.js';
+import type { RunConfig } from '../train/supervised.js';
 
 export type SemiMethod = 'bcp' | 'sra-seg';
 
@@ -96,7 +85,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
   if (cfg.init) loadModule(cfg.init, student);
   // Load the ViT first: a bad weights file must fail before hours of pre-training, not after.
   const sa = cfg.sa
-    ? new SaTerm(loadDinov2(cfg.dinov2!), student.config.features[4], { mode: cfg.saMode ?? 'features', lambda: cfg.saLambda ?? 0.1, vitSize: cfg.vitSize }, new Rng(deriveSeed(cfg.seed, 5)))
+    ? new SaTerm(loadDinov2(cfg.dinov2!), student.config.features[4], { mode: cfg.saMode ?? 'features', lambda: cfg.saLambda ?? 0.1, vitSize: cfg.vitSize }, new Generator(deriveSeed(cfg.seed, 5)))
     : null;
   let optimizer = new SGD(student.parameters(), cfg);
   let sampler = new TwoStreamBatchSampler(data.labeledIndices, [], cfg.labeledBatch, 0, deriveSeed(cfg.seed, 1));

@@ -1,15 +1,12 @@
 // Weight initialisations with PyTorch's formulas (torch.nn.init), drawn on the GPU from the
 // counter-based Philox generator of kernels/random.ts (the default one unless a generator is passed;
 // reseed it with `manualSeed`). Same distributions as PyTorch, not the same numbers.
-import { add, mul } from '../../kernels/elementwise.js';
-import { defaultGenerator, Generator, rand, randn } from '../../kernels/random.js';
+import { add, mul } from '../../../kernels/elementwise.js';
+import { defaultGenerator, Generator, rand, randn } from '../../../kernels/random.js';
 import { tidy } from '../tensor/scope.js';
 import { numel, ShapeError, type Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** Initialisers' generator (a Philox `Generator`; models seed their weights with `new Rng(seed)`). */
-export { Generator as Rng };
-type Rng = Generator;
 
 /** offset + scale·x, with x's storage freed. */
 function affine(make: () => Tensor, scale: number, offset: number): Tensor {
@@ -41,11 +38,11 @@ export function calculateGain(nonlinearity: Nonlinearity, param = 0.01): number 
   }
 }
 
-export function uniform(shape: Shape, lo: number, hi: number, rng: Rng = defaultGenerator()): Tensor {
+export function uniform(shape: Shape, lo: number, hi: number, rng: Generator = defaultGenerator()): Tensor {
   return affine(() => rand(shape, rng), hi - lo, lo);
 }
 
-export function normal(shape: Shape, mean = 0, std = 1, rng: Rng = defaultGenerator()): Tensor {
+export function normal(shape: Shape, mean = 0, std = 1, rng: Generator = defaultGenerator()): Tensor {
   return affine(() => randn(shape, rng), std, mean);
 }
 
@@ -54,7 +51,7 @@ export interface KaimingOptions {
   a?: number;
   mode?: 'fan_in' | 'fan_out';
   nonlinearity?: Nonlinearity;
-  rng?: Rng;
+  rng?: Generator;
 }
 
 function kaimingStd(shape: Shape, o: KaimingOptions): number {
@@ -69,25 +66,13 @@ export function kaimingUniform(shape: Shape, o: KaimingOptions = {}): Tensor {
   return uniform(shape, -bound, bound, o.rng);
 }
 
-/** torch.nn.init.kaiming_normal_: N(0, (gain / √fan)²). */
-export function kaimingNormal(shape: Shape, o: KaimingOptions = {}): Tensor {
-  return normal(shape, 0, kaimingStd(shape, o), o.rng);
-}
-
-/** torch.nn.init.xavier_uniform_: U(−b, b) with b = gain·√(6 / (fan_in + fan_out)). */
-export function xavierUniform(shape: Shape, gain = 1, rng: Rng = defaultGenerator()): Tensor {
-  const { fanIn, fanOut } = fans(shape);
-  const bound = gain * Math.sqrt(6 / (fanIn + fanOut));
-  return uniform(shape, -bound, bound, rng);
-}
-
 /** The default weight of torch's Linear and Conv layers: kaiming_uniform_(a = √5), i.e. U(±1/√fan_in). */
-export function defaultWeight(shape: Shape, rng: Rng = defaultGenerator()): Tensor {
+export function defaultWeight(shape: Shape, rng: Generator = defaultGenerator()): Tensor {
   return kaimingUniform(shape, { a: Math.sqrt(5), rng });
 }
 
 /** The default bias of torch's Linear and Conv layers: U(±1/√fan_in) of their weight. */
-export function defaultBias(size: number, weightShape: Shape, rng: Rng = defaultGenerator()): Tensor {
+export function defaultBias(size: number, weightShape: Shape, rng: Generator = defaultGenerator()): Tensor {
   const { fanIn } = fans(weightShape);
   const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
   return uniform([size], -bound, bound, rng);

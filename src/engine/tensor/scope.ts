@@ -1,18 +1,21 @@
 // Scoped ownership: `tidy(fn)` disposes every tensor created inside `fn` except what `fn` returns
 // (or what was `keep()`-ed). Scopes nest; returned tensors move to the enclosing scope.
-import type { Tensor } from './tensor.js';
+/** What a scope owns: a tensor handle (structurally; this module does not import tensor.ts). */
+export interface Owned {
+  dispose(): void;
+}
 
-type Scope = Set<Tensor>;
+type Scope = Set<Owned>;
 const scopes: Scope[] = [];
 let suspended = 0;
 
 /** Called by the Tensor constructor. */
-export function trackInScope(t: Tensor): void {
+export function trackInScope(t: Owned): void {
   if (suspended === 0 && scopes.length) scopes[scopes.length - 1].add(t);
 }
 
 /** Take `t` out of every scope: its owner is now the caller, who must dispose it. */
-export function keep<T extends Tensor>(t: T): T {
+export function keep<T extends Owned>(t: T): T {
   for (const s of scopes) s.delete(t);
   return t;
 }
@@ -28,11 +31,11 @@ export function withoutScope<T>(fn: () => T): T {
 }
 
 /** Tensors (at any depth of arrays and plain objects) inside a value. */
-export function collectTensors(value: unknown, out: Set<Tensor> = new Set()): Set<Tensor> {
+export function collectTensors(value: unknown, out: Set<Owned> = new Set()): Set<Owned> {
   if (value && typeof value === 'object') {
     const v = value as { dispose?: unknown; shape?: unknown; dtype?: unknown };
     if (typeof v.dispose === 'function' && Array.isArray(v.shape) && typeof v.dtype === 'string') {
-      out.add(value as Tensor);
+      out.add(value as Owned);
     } else if (Array.isArray(value)) {
       for (const v of value) collectTensors(v, out);
     } else if (Object.getPrototypeOf(value) === Object.prototype || value instanceof Map) {

@@ -1,12 +1,7 @@
 // Segmentation losses of the supervised baseline (SSL4MIS / BCP): Dice on softmax probabilities,
 // per class pooled over the batch, squared terms in the denominator, background included, smooth 1e-5;
 // and the supervised objective 0.5·(CE + Dice).
-import { add, div, mul, rsub } from '../../kernels/elementwise.js';
-import { oneHot, softCrossEntropy } from '../../kernels/loss.js';
-import { mean, sum } from '../../kernels/reduce.js';
-import { softmax } from '../../kernels/softmax.js';
-import { ShapeError } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { add, div, mean, mul, oneHot, rsub, ShapeError, softCrossEntropy, softmax, sum, type Tensor } from '../engine/index.js';
 
 const SMOOTH = 1e-5;
 

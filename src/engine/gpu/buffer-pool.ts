@@ -1,6 +1,6 @@
 // Size-bucketed storage-buffer pool.
 //
-// Ownership: a GPU buffer belongs to exactly one Storage (src/tensor/storage.ts) from acquire() to
+// Ownership: a GPU buffer belongs to exactly one Storage (src/engine/tensor/tensor.ts) from acquire() to
 // release(). release() does not make the buffer reusable at once: commands that read it may still sit
 // in the open command encoder, and a later queue.writeBuffer into a reused buffer would run *before*
 // them on the queue timeline. Released buffers wait in `deferred` until the encoder is submitted

@@ -1,15 +1,16 @@
-// One-hot encoding and soft-target cross-entropy (shaders/loss.wgsl). Key: the kernel name only;
+// One-hot encoding and soft-target cross-entropy (shaders/cross-entropy.wgsl). Key: the kernel name only;
 // sizes and the mean's scale travel in uniforms. The forward is one fused kernel per position plus a
 // mean; the first-order backward is one fused kernel per input, and under createGraph the same rule
 // is written in differentiable ops instead.
-import source from '../shaders/loss.wgsl';
-import { isGradEnabled, noGrad, record } from '../src/autograd/node.js';
-import { normAxis, numel, sameShape, ShapeError } from '../src/tensor/shape.js';
-import { tidy } from '../src/tensor/scope.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import source from '../shaders/cross-entropy.wgsl';
+import { isGradEnabled, noGrad, record } from '../src/engine/autograd/graph.js';
+import { normAxis, numel, sameShape, ShapeError } from '../src/engine/tensor/shape.js';
+import { tidy } from '../src/engine/tensor/scope.js';
+import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { expectDtype, grid1d, out, Params, run, sections } from './common.js';
 import { mul, neg, sub } from './elementwise.js';
-import { mean, sum } from './reduce.js';
+import { sum } from './reduce.js';
+import { mean } from './reduce-stats.js';
 import { logSoftmax, softmax } from './softmax.js';
 
 const SRC = sections(source);

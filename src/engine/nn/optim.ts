@@ -2,7 +2,7 @@
 // fused in-place dispatch per parameter (kernels/optim.ts). Their state tensors are created on a
 // parameter's first step, owned by the optimiser (outside tidy scopes) and never reallocated, so a
 // training loop's memory stays flat. `lr` may be changed between steps (learning-rate schedules).
-import { adamUpdate, sgdUpdate } from '../../kernels/optim.js';
+import { adamUpdate, sgdUpdate } from '../../../kernels/optim.js';
 import { keep } from '../tensor/scope.js';
 import { fmtShape } from '../tensor/shape.js';
 import { empty, tensor, zeros, type Tensor } from '../tensor/tensor.js';

@@ -1,90 +1,20 @@
-// Reverse-mode autograd.
-//
-// Each differentiable op that sees an input requiring grad attaches a GradNode to its output. The node
-// keeps its inputs (graph vertices; their storage may be disposed, their identity is what matters) and
-// its own aliases of the tensors its backward needs. Backward functions are written in differentiable
-// ops, so with `createGraph` the gradients are themselves recorded and can be differentiated again
-// (StyleGAN2's R1 penalty). Saved aliases are dropped once the node's backward has run.
-import { Tensor } from '../tensor/tensor.js';
-import { keep, tidy, withoutScope } from '../tensor/scope.js';
+// Reverse-mode autograd, part 2: the backward pass over one topological order of the recorded graph
+// (graph.ts). It sums gradients with the elementwise kernels, so it sits above them in the engine's
+// layering (kernels import only graph.ts).
+import { add, onesLike } from '../../../kernels/elementwise.js';
+import { keep, tidy } from '../tensor/scope.js';
 import { fmtShape, sameShape } from '../tensor/shape.js';
-
-export type BackwardFn = (grad: Tensor, saved: Tensor[]) => (Tensor | null)[];
-
-export class GradNode {
-  saved: Tensor[];
-  released = false;
-  /** The tensor this op produced (its graph vertex). */
-  output: Tensor | null = null;
-
-  constructor(
-    readonly op: string,
-    readonly inputs: Tensor[],
-    saved: Tensor[],
-    readonly backwardFn: BackwardFn,
-  ) {
-    this.saved = withoutScope(() => saved.map((t) => t.alias()));
-  }
-
-  release(): void {
-    if (this.released) return;
-    for (const t of this.saved) t.dispose();
-    this.saved = [];
-    this.released = true;
-  }
-}
-
-let gradEnabled = true;
-
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-
-/** Run `fn` without recording a graph. */
-export function noGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-
-function withGrad<T>(enabled: boolean, fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = enabled;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-
-export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
-  return gradEnabled && inputs.some((t) => t?.requiresGrad);
-}
-
-/**
- * Record `output = op(inputs)` if any input requires grad. `backward(g, saved)` returns one gradient
- * per input (null where none), each shaped like its input.
- */
-export function record(output: Tensor, op: string, inputs: Tensor[], saved: Tensor[], backward: BackwardFn): Tensor {
-  if (!needsGrad(...inputs)) return output;
-  output.requiresGrad = true;
-  output.gradFn = new GradNode(op, inputs, saved, backward);
-  output.gradFn.output = output;
-  return output;
-}
+import type { GradFn, Tensor } from '../tensor/tensor.js';
+import { withGrad } from './graph.js';
 
 /** Nodes reachable from `root`, in an order where every node comes after all nodes that consume it. */
-function topoOrder(root: Tensor): GradNode[] {
-  const order: GradNode[] = [];
-  const seen = new Set<GradNode>();
+function topoOrder(root: Tensor): GradFn[] {
+  const order: GradFn[] = [];
+  const seen = new Set<GradFn>();
   const start = root.root().gradFn;
   if (!start) return order;
   // Iterative post-order DFS (graphs of deep networks overflow a recursive one).
-  const stack: [GradNode, number][] = [[start, 0]];
+  const stack: [GradFn, number][] = [[start, 0]];
   seen.add(start);
   while (stack.length) {
     const top = stack[stack.length - 1];
@@ -173,7 +103,7 @@ function runBackward(output: Tensor, options: BackwardOptions, wanted: Tensor[] 
           }
           const prev = grads.get(v);
           if (prev) {
-            grads.set(v, addGrad(prev, gi));
+            grads.set(v, add(prev, gi));
             prev.dispose();
             gi.dispose();
           } else grads.set(v, gi);
@@ -186,7 +116,7 @@ function runBackward(output: Tensor, options: BackwardOptions, wanted: Tensor[] 
           if (wantedSet.has(v)) results.set(v, keep(g));
         } else if (!v.gradFn) {
           if (v.grad) {
-            const sum = keep(addGrad(v.grad, g));
+            const sum = keep(add(v.grad, g));
             v.grad.dispose();
             v.grad = sum;
           } else v.grad = keep(g);
@@ -195,21 +125,4 @@ function runBackward(output: Tensor, options: BackwardOptions, wanted: Tensor[] 
     }),
   );
   return results;
-}
-
-// Late-bound elementwise helpers (kernels import this module, so it cannot import them statically).
-let addImpl: ((a: Tensor, b: Tensor) => Tensor) | null = null;
-let onesLikeImpl: ((t: Tensor) => Tensor) | null = null;
-
-export function registerAutogradHelpers(add: (a: Tensor, b: Tensor) => Tensor, onesLike: (t: Tensor) => Tensor): void {
-  addImpl = add;
-  onesLikeImpl = onesLike;
-}
-
-function addGrad(a: Tensor, b: Tensor): Tensor {
-  return addImpl!(a, b);
-}
-
-function onesLike(t: Tensor): Tensor {
-  return onesLikeImpl!(t);
 }

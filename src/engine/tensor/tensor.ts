@@ -8,11 +8,24 @@
 // - Autograd nodes hold their own handles on what they save, dropped after their backward runs.
 // - Using a disposed handle throws an error naming the op and the shape. The GC is never relied on.
 import { runtime } from '../gpu/runtime.js';
-import type { GradNode } from '../autograd/node.js';
 import { assertShape, fmtShape, numel, type Shape } from './shape.js';
 import { trackInScope, withoutScope } from './scope.js';
 
 export type DType = 'f32' | 'i32' | 'u32';
+
+/**
+ * The record autograd attaches to a tensor an op produced (autograd/graph.ts's GradNode implements
+ * it). Declared here, where tensors are, so that this module does not depend on the autograd one.
+ */
+export interface GradFn {
+  readonly op: string;
+  readonly inputs: Tensor[];
+  saved: Tensor[];
+  released: boolean;
+  output: Tensor | null;
+  readonly backwardFn: (grad: Tensor, saved: Tensor[]) => (Tensor | null)[];
+  release(): void;
+}
 
 export const BYTES_PER_ELEMENT = 4;
 
@@ -45,7 +58,7 @@ export class Tensor {
   /** Accumulated gradient (leaves only). Owned by this tensor; replaced or disposed by the optimiser. */
   grad: Tensor | null = null;
   /** The op that produced this tensor, when it is part of a recorded graph. */
-  gradFn: GradNode | null = null;
+  gradFn: GradFn | null = null;
   /**
    * For a handle made by `alias()`: the tensor whose graph identity this handle shares. Autograd
    * sends gradients of an alias to its origin, so saved tensors keep higher-order graphs connected.

@@ -1,13 +1,13 @@
 // Layers as modules, with PyTorch's parameter names and default initialisation, so that a
 // state dict maps one to one onto torch.nn's.
-import { batchNorm2d } from '../../kernels/norm.js';
-import { conv2d } from '../../kernels/conv2d.js';
-import { leakyRelu } from '../../kernels/elementwise.js';
-import { maxPool2d } from '../../kernels/pool.js';
-import { dropout, type Generator } from '../../kernels/random.js';
-import { full } from '../../kernels/elementwise.js';
+import { batchNorm2d } from '../../../kernels/norm.js';
+import { conv2d } from '../../../kernels/conv2d.js';
+import { leakyRelu } from '../../../kernels/elementwise.js';
+import { maxPool2d } from '../../../kernels/pool.js';
+import { dropout, type Generator } from '../../../kernels/random.js';
+import { full } from '../../../kernels/elementwise.js';
 import { zeros, type Tensor } from '../tensor/tensor.js';
-import { defaultBias, defaultWeight, type Rng } from './init.js';
+import { defaultBias, defaultWeight } from './init.js';
 import type { Layer } from './containers.js';
 import { Module } from './module.js';
 
@@ -28,7 +28,7 @@ export class Conv2d extends Module implements Layer {
     readonly outChannels: number,
     readonly kernelSize: number,
     readonly options: Conv2dLayerOptions = {},
-    rng?: Rng,
+    rng?: Generator,
   ) {
     super();
     const groups = options.groups ?? 1;

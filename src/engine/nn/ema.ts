@@ -1,6 +1,6 @@
 // Mean-teacher weight averaging over whole modules: teacher ← α·teacher + (1 − α)·student, tensor by
 // tensor through the fused in-place EMA kernel.
-import { emaUpdate } from '../../kernels/optim.js';
+import { emaUpdate } from '../../../kernels/optim.js';
 import { fmtShape } from '../tensor/shape.js';
 import type { Module } from './module.js';
 

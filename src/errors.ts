@@ -1,0 +1,24 @@
+// Errors the user can fix. Entry points print such an error as one line (its message names the
+// problem and the fix) and exit with status 2; anything else is a bug and keeps its stack trace.
+// They live at the root of the application so that every room (io, data, models, cli) can throw
+// them without importing another room.
+
+/** A problem with the user's input (an option, a file, a checkpoint): the message says what to do. */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** A data problem the user can fix: names the file and says what to do. */
+export class DataError extends UserError {
+  constructor(
+    readonly file: string,
+    problem: string,
+    fix: string,
+  ) {
+    super(`${file}: ${problem}. ${fix}`);
+    this.name = 'DataError';
+  }
+}
