@@ -104,6 +104,7 @@ export function loadLegacyStorage(blob: Buffer, source: string): StorageData {
   const where = `${source}: embedded storage`;
   if (!(blob instanceof Uint8Array)) throw new Error(`${where}: expected bytes, got ${describe(blob)}`);
   const b = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  if (b[0] === 0x50 && b[1] === 0x4b) throw new Error(`${where}: saved in torch's zip format (an old PyTorch pickled storages so), which this reader does not read`);
   const plain: UnpickleHooks = {
     call: (fn) => {
       throw new Error(`${where}: unexpected ${fn} in the header`);
