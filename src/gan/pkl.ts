@@ -34,10 +34,6 @@ class Kwargs {
     throw new UnsupportedPklConfigError(`${this.where}: unsupported configuration: ${what}`);
   }
 
-  has(key: string): boolean {
-    return this.kw[key] !== undefined;
-  }
-
   raw(key: string, fallback: unknown): unknown {
     return this.kw[key] === undefined ? fallback : this.kw[key];
   }

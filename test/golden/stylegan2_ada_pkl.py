@@ -1,5 +1,5 @@
 """Golden fixture for reading official StyleGAN2-ADA network snapshots (src/io/stylegan-pkl.ts,
-src/gan/pkl-networks.ts): a `network-snapshot-*.pkl` written by the official code of
+src/gan/pkl.ts, src/gan/pkl-start.ts): a `network-snapshot-*.pkl` written by the official code of
 NVlabs/stylegan2-ada-pytorch, imported from a checkout given on the command line (never copied here).
 
     git --git-dir=<mirror of NVlabs/stylegan2-ada-pytorch> archive HEAD | tar x -C /tmp/sg2ada
