@@ -2,12 +2,13 @@
 // Synthetic slices from a trained StyleGAN2 generator, for `train-acdc.js --unlabeled <folder>`.
 // Usage: node bench/generate.js --checkpoint runs/<run>/G_ema.safetensors --count 1176 [--seeds 0-1175]
 //        [--trunc 1] [--out synthetic/acdc-7p]
+//        (--checkpoint network-snapshot-NNNNNN.pkl: an official StyleGAN2-ADA snapshot's G_ema)
 import * as E from '../dist/index.js';
 
 const args = E.parseArgs(
   process.argv.slice(2),
   {
-    checkpoint: { type: 'string', help: 'generator file written by bench/train-stylegan.js (<run>/G_ema.safetensors)' },
+    checkpoint: { type: 'string', help: 'generator: <run>/G_ema.safetensors of bench/train-stylegan.js, or an official StyleGAN2-ADA network-snapshot-*.pkl (its G_ema)' },
     count: { type: 'number', help: 'number of images (seeds 0..count−1 unless --seeds is given)' },
     seeds: { type: 'string', help: "explicit seeds, e.g. '0-1175' or '3,7,11'" },
     trunc: { type: 'number', default: 1, help: 'truncation ψ (1 = none)' },

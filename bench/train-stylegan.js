@@ -9,14 +9,14 @@ const usage = 'usage: node bench/train-stylegan.js --data DIR [--labeled 7] [--r
 const spec = {
   data: { type: 'string', help: 'ACDC directory (SSL4MIS layout); without it: the embedded phantom (a demonstration)' },
   labeled: { type: 'string', default: '7', help: "train on the labeled slices of this split: patients (3, 7) or 'Ns' slices" },
-  resolution: { type: 'number', default: 64, help: 'square image resolution (a power of two ≥ 8: 64, 128, 256)' },
+  resolution: { type: 'number', help: 'square image resolution (a power of two ≥ 8: 64, 128, 256; default 64)' },
   kimg: { type: 'number', help: `training length in thousands of real images shown (published ${D.kimg})` },
   batch: { type: 'number', default: D.batch, help: 'minibatch size' },
-  'channel-base': { type: 'number', default: D.channelBase, help: 'channels at resolution r: min(base / r, max) (published auto config 16384)' },
-  'channel-max': { type: 'number', default: D.channelMax, help: 'channel cap (published 512)' },
-  'z-dim': { type: 'number', default: D.zDim, help: 'latent size' },
-  'w-dim': { type: 'number', default: D.wDim, help: 'intermediate latent size' },
-  'mapping-layers': { type: 'number', default: D.mappingLayers, help: 'mapping network depth (auto config 2, paper 8)' },
+  'channel-base': { type: 'number', help: `channels at resolution r: min(base / r, max) (default ${D.channelBase}, the published auto config)` },
+  'channel-max': { type: 'number', help: `channel cap (default ${D.channelMax})` },
+  'z-dim': { type: 'number', help: `latent size (default ${D.zDim})` },
+  'w-dim': { type: 'number', help: `intermediate latent size (default ${D.wDim})` },
+  'mapping-layers': { type: 'number', help: `mapping network depth (default ${D.mappingLayers} as the auto config; paper 8)` },
   lr: { type: 'number', default: D.lr, help: 'Adam learning rate of G and D (betas 0, 0.99)' },
   gamma: { type: 'number', help: 'R1 weight γ (default: the auto config, 0.0002·res²/batch)' },
   'r1-interval': { type: 'number', default: D.r1Interval, help: 'lazy R1: minibatches between penalties' },
@@ -35,7 +35,13 @@ const spec = {
   seed: { type: 'number', default: 0, help: 'seed of weights, latents, noise and augmentation' },
   out: { type: 'string', help: 'run folder (default runs/stylegan-<time>)' },
   resume: { type: 'boolean', default: false, help: 'continue the run in --out from its checkpoint' },
+  'resume-from-pkl': {
+    type: 'string',
+    help: "start from an official StyleGAN2-ADA network-snapshot-*.pkl (its G, D, G_ema, ADA p); it fixes the network options above, and with --resume it only supplies them",
+  },
 };
+// The options a snapshot fixes (no defaults in the spec, so that a given one can be checked against it).
+const NETWORK_FLAGS = ['resolution', 'z-dim', 'w-dim', 'mapping-layers', 'channel-base', 'channel-max'];
 
 let args;
 try {
@@ -48,7 +54,16 @@ if (!['ada', 'fixed', 'none'].includes(args.augment)) {
   console.error(`--augment ${args.augment}: unknown (ada | fixed | none)`);
   process.exit(2);
 }
-const R = args.resolution;
+let start;
+if (args['resume-from-pkl']) {
+  try {
+    start = E.trainingStartFromPkl(args['resume-from-pkl'], Object.fromEntries(NETWORK_FLAGS.map((f) => [f, args[f]])));
+  } catch (e) {
+    console.error(e.message);
+    process.exit(2);
+  }
+}
+const R = start?.resolution ?? args.resolution ?? 64;
 if (!(R >= 8 && (R & (R - 1)) === 0)) {
   console.error(`--resolution ${R}: must be a power of two ≥ 8 (64, 128, 256)`);
   process.exit(2);
@@ -80,11 +95,11 @@ const cfg = {
   seed: args.seed,
   kimg: args.kimg ?? (args.data ? D.kimg : 2),
   batch: args.batch,
-  zDim: args['z-dim'],
-  wDim: args['w-dim'],
-  mappingLayers: args['mapping-layers'],
-  channelBase: args['channel-base'],
-  channelMax: args['channel-max'],
+  zDim: args['z-dim'] ?? D.zDim,
+  wDim: args['w-dim'] ?? D.wDim,
+  mappingLayers: args['mapping-layers'] ?? D.mappingLayers,
+  channelBase: args['channel-base'] ?? D.channelBase,
+  channelMax: args['channel-max'] ?? D.channelMax,
   lr: args.lr,
   r1Gamma: args.gamma ?? (0.0002 * R * R) / args.batch,
   r1Interval: args['r1-interval'],
@@ -97,9 +112,10 @@ const cfg = {
   adaKimg: args['ada-kimg'],
   snapshotKimg: args['snapshot-kimg'],
   fdImages: args['fd-images'],
+  ...start?.networks,
 };
 const t0 = performance.now();
-const result = await E.trainStyleGAN(reals, cfg, measure ?? undefined);
+const result = await E.trainStyleGAN(reals, cfg, measure ?? undefined, start);
 const last = result.snapshots.at(-1);
 console.log(
   `done in ${((performance.now() - t0) / 60000).toFixed(1)} min · ${last?.fd !== undefined ? `${measure.features.name} ${last.fd.toFixed(3)} · ` : ''}generator ${result.G_ema}`,

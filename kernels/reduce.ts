@@ -8,7 +8,7 @@ import { record } from '../src/engine/autograd/graph.js';
 import { normAxis, numel, ShapeError, stridesOf, type Shape } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { fill, grid1d, out, Params, run, sections } from './common.js';
-import { gather, reshape } from './shape-ops.js';
+import { reshape, stridedCopy } from './shape-ops.js';
 
 const SRC = sections(source);
 
@@ -138,6 +138,6 @@ export function expand(x: Tensor, shape: Shape): Tensor {
     if (xd !== d && xd !== 1) throw new ShapeError('expand', `dimension ${i} (${xd}) cannot expand to ${d}`, [x.shape, shape]);
     return xd === 1 ? 0 : xs[i - lead];
   });
-  const y = gather('expand', x, shape, strides, 0);
+  const y = stridedCopy('expand', x, shape, strides, 0);
   return record(y, 'expand', [x], [], (g) => [sumTo(g, x.shape)]);
 }

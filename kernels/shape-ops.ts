@@ -9,7 +9,7 @@ import { fill, grid1d, out, Params, run, sections } from './common.js';
 const SRC = sections(source);
 
 /** A strided copy of `x` into a new tensor of `shape` (the layout kernel behind every op here and `expand`). */
-export function gather(op: string, x: Tensor, shape: Shape, strides: number[], offset: number): Tensor {
+export function stridedCopy(op: string, x: Tensor, shape: Shape, strides: number[], offset: number): Tensor {
   const y = out(shape, x.dtype, op);
   if (!y.size) return y;
   const spec = { key: `layout:gather:${x.dtype}`, source: () => fill(SRC.gather, { T: x.dtype }) };
@@ -48,7 +48,7 @@ export function permute(x: Tensor, perm: number[]): Tensor {
   }
   const p = perm.map((a) => normAxis('permute', a, x.rank));
   const xs = stridesOf(x.shape);
-  const y = gather('permute', x, p.map((a) => x.shape[a]), p.map((a) => xs[a]), 0);
+  const y = stridedCopy('permute', x, p.map((a) => x.shape[a]), p.map((a) => xs[a]), 0);
   const inverse = new Array<number>(p.length);
   p.forEach((a, i) => (inverse[a] = i));
   return record(y, 'permute', [x], [], (g) => [permute(g, inverse)]);
@@ -64,7 +64,7 @@ export function flip(x: Tensor, axes: number[]): Tensor {
   if (ax.size !== axes.length) throw new ShapeError('flip', `axes [${axes}] repeat an axis`, [x.shape]);
   const xs = stridesOf(x.shape);
   const offset = [...ax].reduce((o, a) => o + (x.shape[a] - 1) * xs[a], 0);
-  const y = gather('flip', x, x.shape, xs.map((s, a) => (ax.has(a) ? -s : s)), offset);
+  const y = stridedCopy('flip', x, x.shape, xs.map((s, a) => (ax.has(a) ? -s : s)), offset);
   return record(y, 'flip', [x], [], (g) => [flip(g, axes)]);
 }
 
@@ -84,7 +84,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   const e = Math.max(s, Math.min(d, end < 0 ? end + d : end));
   const shape = x.shape.map((v, i) => (i === a ? e - s : v));
   const xs = stridesOf(x.shape);
-  const y = gather('slice', x, shape, xs, s * xs[a]);
+  const y = stridedCopy('slice', x, shape, xs, s * xs[a]);
   const before = x.shape.map(() => 0);
   const after = x.shape.map(() => 0);
   before[a] = s;

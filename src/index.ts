@@ -15,6 +15,7 @@ export * from './models/vit.js';
 export * from './models/vit-weights.js';
 export * from './models/pos-embed.js';
 export * from './io/pth.js';
+export * from './io/stylegan-pkl.js';
 export * from './gan/index.js';
 export * from './models/stylegan2/index.js';
 export * from './cli/train-methods.js';

@@ -1,12 +1,14 @@
 // StyleGAN2 run files: the training checkpoint (three networks, both Adams and the loop state in one
 // safetensors file, written atomically) and the standalone generator with its config in the metadata.
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { type Adam, type Generator, type HostTensor, loadModuleFromHost, loadSafetensors, type Module, moduleToHost, type OptimizerStateDict, saveSafetensors } from '../engine/index.js';
+import { looksLikePickle } from '../io/stylegan-pkl.js';
 import { StyleGAN2Generator, type GeneratorConfig } from '../models/stylegan2/generator.js';
 import type { SeededRng } from '../data/rng.js';
 import type { AdaController } from './ada-controller.js';
 import type { AugmentPipe } from './ada.js';
 import type { RealImageSet } from './reals.js';
+import { loadPklGenerator } from './pkl.js';
 
 /** One snapshot's measurements. */
 export interface GanSnapshot {
@@ -79,9 +81,17 @@ export async function saveNetwork(path: string, G: StyleGAN2Generator, config: G
   saveSafetensors(path, await moduleToHost(G), { format: 'sraseg-stylegan2-generator', config: JSON.stringify(config), kimg: String(kimg) });
 }
 
-/** Rebuild a generator written by saveNetwork (or by training), ready for inference. */
+/**
+ * Rebuild a generator, ready for inference: one written by saveNetwork (or by training), or the
+ * G_ema of an official StyleGAN2-ADA network-snapshot-*.pkl. The format is sniffed from the bytes.
+ */
 export function loadGenerator(path: string): StyleGAN2Generator {
   if (!existsSync(path)) throw new Error(`${path}: no such generator file (train one with bench/train-stylegan.js; it writes <out>/G_ema.safetensors)`);
+  const head = readHead(path, 4);
+  if (looksLikePickle(head)) return loadPklGenerator(path);
+  if (head[0] === 0x50 && head[1] === 0x4b) {
+    throw new Error(`${path}: a zip archive (a torch.save checkpoint?), not a generator: pass <run>/G_ema.safetensors or an official StyleGAN2-ADA network-snapshot-*.pkl`);
+  }
   const { tensors, metadata } = loadSafetensors(path);
   if (metadata.format !== 'sraseg-stylegan2-generator' || !metadata.config) {
     throw new Error(`${path}: not a generator written by this project (no config in its metadata); pass <run>/G_ema.safetensors`);
@@ -89,4 +99,14 @@ export function loadGenerator(path: string): StyleGAN2Generator {
   const G = new StyleGAN2Generator(JSON.parse(metadata.config) as GeneratorConfig).eval();
   loadModuleFromHost(G, tensors);
   return G;
+}
+
+function readHead(path: string, n: number): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const head = new Uint8Array(n);
+    return head.subarray(0, readSync(fd, head, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
 }

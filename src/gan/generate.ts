@@ -46,6 +46,9 @@ export function toGrey8(values: ArrayLike<number>): Uint8Array {
  * (`<out>-grid.png`: inside it the grid would be read as one more slice); returns the slice paths.
  */
 export async function generateSlices(G: StyleGAN2Generator, opts: GenerateOptions): Promise<string[]> {
+  if (G.config.imgChannels !== 1) {
+    throw new Error(`the generator makes ${G.config.imgChannels}-channel images; synthetic slices are one-channel (train or pick a one-channel generator)`);
+  }
   mkdirSync(opts.out, { recursive: true });
   const R = G.config.imgResolution;
   const batch = opts.batch ?? 16;

@@ -8,3 +8,5 @@ export * from './train.js';
 export * from './checkpoint.js';
 export * from './measure.js';
 export * from './generate.js';
+export * from './pkl.js';
+export * from './pkl-start.js';

@@ -22,6 +22,8 @@ import { AdaController } from './ada-controller.js';
 import { GAN_LOSS_DEFAULTS, StyleGAN2Loss, type GanLossConfig } from './loss.js';
 import { loadCheckpoint, saveCheckpoint, saveNetwork, type GanSnapshot } from './checkpoint.js';
 import { plotGanCurves } from './curves.js';
+import { loadPklWeights } from './pkl.js';
+import type { PklNetworkFields, StyleGanStart } from './pkl-start.js';
 import type { RealImageSet } from './reals.js';
 
 /** What the snapshots measure FD/KID with: a frozen network embedding images in [0, 1]. */
@@ -50,6 +52,10 @@ export interface StyleGanTrainConfig extends GanLossConfig {
   channelMax: number;
   convClamp: number | null;
   mbstdGroupSize: number;
+  /** Published defaults 1, 0.01 and 0.995 (a snapshot to start from may fix others). */
+  mbstdChannels?: number;
+  mappingLrMultiplier?: number;
+  wAvgBeta?: number;
   lr: number;
   betas: [number, number];
   r1Interval: number;
@@ -110,9 +116,62 @@ export interface StyleGanRunResult {
 /** The generator and discriminator configurations a training config implies (also stored in checkpoints). */
 export function networkConfigs(cfg: StyleGanTrainConfig, resolution: number): { G: GeneratorConfig; D: DiscriminatorConfig } {
   const shared = { imgResolution: resolution, imgChannels: 1, channelBase: cfg.channelBase, channelMax: cfg.channelMax, convClamp: cfg.convClamp };
+  const mapping = { mappingLrMultiplier: cfg.mappingLrMultiplier ?? 0.01, wAvgBeta: cfg.wAvgBeta ?? 0.995 };
   return {
-    G: { ...shared, zDim: cfg.zDim, wDim: cfg.wDim, mappingLayers: cfg.mappingLayers, seed: deriveSeed(cfg.seed, 11) },
-    D: { ...shared, mbstdGroupSize: cfg.mbstdGroupSize, mbstdChannels: 1, seed: deriveSeed(cfg.seed, 12) },
+    G: { ...shared, zDim: cfg.zDim, wDim: cfg.wDim, mappingLayers: cfg.mappingLayers, ...mapping, seed: deriveSeed(cfg.seed, 11) },
+    D: { ...shared, mbstdGroupSize: cfg.mbstdGroupSize, mbstdChannels: cfg.mbstdChannels ?? 1, seed: deriveSeed(cfg.seed, 12) },
+  };
+}
+
+/**
+ * The trainer's networks and augment pipe: freshly initialised, or with the weights and p of `start`
+ * (`loadStart` false: only its augment transforms — a run resuming from its own checkpoint).
+ */
+export function buildStyleGanNetworks(cfg: StyleGanTrainConfig, resolution: number, start?: StyleGanStart, loadStart = true) {
+  const nets = networkConfigs(cfg, resolution);
+  if (start) checkStart(cfg, resolution, start);
+  const G = new StyleGAN2Generator(nets.G);
+  const D = new Discriminator(nets.D);
+  const G_ema = new StyleGAN2Generator(nets.G).eval();
+  updateEmaModel(G_ema, G, 0, { buffers: true }); // start as an exact copy
+  try {
+    if (start && loadStart) {
+      loadPklWeights(G, start.G, `${start.source}: G`);
+      loadPklWeights(D, start.D, `${start.source}: D`);
+      loadPklWeights(G_ema, start.G_ema, `${start.source}: G_ema`);
+    }
+  } catch (e) {
+    for (const m of [G, D, G_ema]) m.dispose();
+    throw e;
+  }
+  // ADA continues from the snapshot's p (and its transforms); a fixed p is the one asked for.
+  const fromPkl = start?.augment;
+  const p = cfg.augment === 'fixed' ? cfg.augmentP : cfg.augment === 'ada' && fromPkl && loadStart ? fromPkl.p : 0;
+  const augment =
+    cfg.augment === 'none' ? null : new AugmentPipe({ seed: deriveSeed(cfg.seed, 13), p, probabilities: fromPkl?.probabilities, ranges: fromPkl?.ranges });
+  return { nets, G, D, G_ema, augment };
+}
+
+/** A config that disagrees with the snapshot it starts from would build other networks: refuse. */
+function checkStart(cfg: StyleGanTrainConfig, resolution: number, start: StyleGanStart): void {
+  const ours: Record<string, unknown> = { resolution, ...networkFieldsOf(cfg) };
+  const theirs: Record<string, unknown> = { resolution: start.resolution, ...start.networks };
+  const diff = Object.keys(theirs).filter((k) => ours[k] !== theirs[k]);
+  if (diff.length) throw new Error(`${start.source}: the training config differs from the snapshot in ${diff.map((k) => `${k} (${ours[k]} vs ${theirs[k]})`).join(', ')}`);
+}
+
+function networkFieldsOf(cfg: StyleGanTrainConfig): PklNetworkFields {
+  return {
+    zDim: cfg.zDim,
+    wDim: cfg.wDim,
+    mappingLayers: cfg.mappingLayers,
+    channelBase: cfg.channelBase,
+    channelMax: cfg.channelMax,
+    convClamp: cfg.convClamp,
+    mbstdGroupSize: cfg.mbstdGroupSize,
+    mbstdChannels: cfg.mbstdChannels ?? 1,
+    mappingLrMultiplier: cfg.mappingLrMultiplier ?? 0.01,
+    wAvgBeta: cfg.wAvgBeta ?? 0.995,
   };
 }
 
@@ -121,13 +180,15 @@ export async function trainStyleGAN(
   reals: RealImageSet,
   cfg: StyleGanTrainConfig,
   measure?: { features: FeatureNetwork; distance: SetDistance },
+  /** Start from these networks (an official snapshot) unless the run resumes from its own checkpoint. */
+  start?: StyleGanStart,
 ): Promise<StyleGanRunResult> {
   mkdirSync(cfg.out, { recursive: true });
-  const nets = networkConfigs(cfg, reals.resolution);
-  const G = new StyleGAN2Generator(nets.G);
-  const D = new Discriminator(nets.D);
-  const G_ema = new StyleGAN2Generator(nets.G).eval();
-  updateEmaModel(G_ema, G, 0, { buffers: true }); // start as an exact copy
+  const checkpointPath = join(cfg.out, 'checkpoint.safetensors');
+  const resuming = cfg.resume && existsSync(checkpointPath);
+  const { nets, G, D, G_ema, augment } = buildStyleGanNetworks(cfg, reals.resolution, start, !resuming);
+  if (start && resuming) console.error(`${checkpointPath} exists: resuming from it (${start.source} only fixed the networks' configuration)`);
+  else if (start) console.error(`starting from ${start.source}: G, D, G_ema${start.augment ? ` and ADA p = ${start.augment.p.toFixed(4)}` : ''}`);
   // Lazy regularisation: the regularised phases run every `interval` minibatches with their loss ×interval;
   // the published rescaling of Adam's lr and betas keeps the effective optimiser the same.
   const adam = (m: Module, interval: number) => {
@@ -136,19 +197,17 @@ export async function trainStyleGAN(
   };
   const optG = adam(G, cfg.plInterval);
   const optD = adam(D, cfg.r1Interval);
-  const augment = cfg.augment === 'none' ? null : new AugmentPipe({ seed: deriveSeed(cfg.seed, 13), p: cfg.augment === 'fixed' ? cfg.augmentP : 0 });
   const ada = cfg.augment === 'ada' ? new AdaController(augment!, { target: cfg.adaTarget, interval: cfg.adaInterval, kimg: cfg.adaKimg, batchSize: cfg.batch }) : null;
   let random = new Generator(deriveSeed(cfg.seed, 14));
   let hostRandom = new SeededRng(deriveSeed(cfg.seed, 15));
   let loss = new StyleGAN2Loss(G, D, augment, cfg, random, hostRandom);
 
   const totalSteps = Math.ceil((cfg.kimg * 1000) / cfg.batch);
-  const checkpointPath = join(cfg.out, 'checkpoint.safetensors');
   const logPath = join(cfg.out, 'log.jsonl');
   let step = 0;
   let nimg = 0;
   let snapshots: GanSnapshot[] = [];
-  if (cfg.resume && existsSync(checkpointPath)) {
+  if (resuming) {
     const st = loadCheckpoint(checkpointPath, { G, D, G_ema }, { optG, optD });
     step = st.step;
     nimg = st.nimg;
@@ -163,7 +222,7 @@ export async function trainStyleGAN(
     console.error(`resumed at ${(nimg / 1000).toFixed(1)} kimg (step ${step}) from ${checkpointPath}`);
   } else {
     writeFileAtomic(logPath, '');
-    writeFileAtomic(join(cfg.out, 'config.json'), JSON.stringify({ ...cfg, resolution: reals.resolution, realImages: reals.count, networks: nets }, null, 2));
+    writeFileAtomic(join(cfg.out, 'config.json'), JSON.stringify({ ...cfg, resolution: reals.resolution, realImages: reals.count, networks: nets, startedFrom: start?.source }, null, 2));
     const r = reals.slice(0, cfg.gridImages);
     writePng(join(cfg.out, 'reals.png'), imageGrid(imagesFromNchw(await r.data(), r.shape, [-1, 1]), { columns: 8, scale: 2 }));
     r.dispose();

@@ -20,6 +20,14 @@ interface TensorRef {
   stride: number[];
 }
 
+/** What `gather` needs of a tensor: its storage's type name (`FloatStorage`, …) and its view. */
+export interface StridedView {
+  storage: { type: string };
+  offset: number;
+  shape: number[];
+  stride: number[];
+}
+
 /** Element readers per storage type: how many bytes, and how to read one as a number. */
 const STORAGES: Record<string, { bytes: number; read: (b: Buffer, at: number) => number; float: boolean }> = {
   FloatStorage: { bytes: 4, read: (b, at) => b.readFloatLE(at), float: true },
@@ -29,6 +37,11 @@ const STORAGES: Record<string, { bytes: number; read: (b: Buffer, at: number) =>
   IntStorage: { bytes: 4, read: (b, at) => b.readInt32LE(at), float: false },
   LongStorage: { bytes: 8, read: (b, at) => Number(b.readBigInt64LE(at)), float: false },
 };
+
+/** Bytes per element of a torch storage type (`FloatStorage` → 4); undefined for one not supported. */
+export function storageElementSize(type: string): number | undefined {
+  return STORAGES[type]?.bytes;
+}
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -70,7 +83,7 @@ function persistentLoad(pid: unknown): StorageRef {
 
 const isTensor = (v: unknown): v is TensorRef => typeof v === 'object' && v !== null && (v as TensorRef).kind === 'tensor';
 
-function isContiguous(ref: TensorRef): boolean {
+function isContiguous(ref: StridedView): boolean {
   let expect = 1;
   for (let d = ref.shape.length - 1; d >= 0; d--) {
     if (ref.shape[d] !== 1 && ref.stride[d] !== expect) return false;
@@ -80,7 +93,7 @@ function isContiguous(ref: TensorRef): boolean {
 }
 
 /** Materialise a (possibly strided) tensor from its storage bytes. */
-function gather(ref: TensorRef, bytes: Buffer, name: string, source: string): HostTensor {
+export function gather(ref: StridedView, bytes: Buffer, name: string, source: string): HostTensor {
   const kind = STORAGES[ref.storage.type];
   if (!kind) throw new Error(`${source}: tensor '${name}' has storage type ${ref.storage.type}, which is not supported`);
   const n = ref.shape.reduce((a, b) => a * b, 1);
