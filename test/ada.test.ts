@@ -2,7 +2,7 @@
 // test/golden/ada_golden.py from the published formulas in numpy/torch), the identity at p = 0, the
 // exact blits, gradients to the input (first and second order), seeding, and the p controller.
 import { readFileSync } from 'node:fs';
-import { test } from 'uvu';
+import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import { assertClose, gradCheck, randTensor, read } from './helpers.js';

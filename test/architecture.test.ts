@@ -6,7 +6,7 @@
 // importing elementwise.ts again (the old cycle); `import './x.js';` registration in a kernel file.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { test } from 'uvu';
+import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 
 const root = process.cwd();

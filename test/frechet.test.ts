@@ -2,7 +2,7 @@
 // written by test/golden/frechet_golden.py), the eigendecomposition itself, and FD of a set with
 // itself.
 import { readFileSync } from 'node:fs';
-import { test } from 'uvu';
+import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import { assertClose, randArray } from './helpers.js';

@@ -3,7 +3,7 @@
 // The references are computed in float64 from float32 inputs, so every difference is the engine's
 // own float32 rounding.
 import { readFileSync } from 'node:fs';
-import { test } from 'uvu';
+import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import type { Tensor } from '../src/index.js';

@@ -2,7 +2,7 @@
 // against float64 CPU references written here; the image gradient exactly (the ops are linear in the
 // image, so the reference is the transposed sampling matrix) and by finite differences; the second
 // derivative through gridSample's backward.
-import { test } from 'uvu';
+import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import { assertClose, gradCheck, randArray, randTensor, read } from './helpers.js';

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import * as E from '../src/index.js';

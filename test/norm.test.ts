@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import { assertClose, gradCheck, randArray, randTensor, read } from './helpers.js';

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import { assertClose, randArray, randTensor, read } from './helpers.js';
@@ -173,8 +173,8 @@ class Linear extends E.Module implements E.Layer {
   readonly bias: E.Tensor;
   constructor(inF: number, outF: number, rng: E.Generator) {
     super();
-    this.weight = this.registerParameter('weight', E.nnInit.defaultWeight([outF, inF], rng));
-    this.bias = this.registerParameter('bias', E.nnInit.defaultBias(outF, [outF, inF], rng));
+    this.weight = this.registerParameter('weight', () => E.nnInit.defaultWeight([outF, inF], rng));
+    this.bias = this.registerParameter('bias', () => E.nnInit.defaultBias(outF, [outF, inF], rng));
   }
   forward(x: E.Tensor): E.Tensor {
     return E.linear(x, this.weight, this.bias);
@@ -183,8 +183,8 @@ class Linear extends E.Module implements E.Layer {
 
 /** A stand-in for BatchNorm's state: a parameter and a running-statistics buffer. */
 class Scale extends E.Module implements E.Layer {
-  readonly gamma = this.registerParameter('weight', E.full([4], 1));
-  readonly running = this.registerBuffer('running_mean', E.zeros([4]));
+  readonly gamma = this.registerParameter('weight', () => E.full([4], 1));
+  readonly running = this.registerBuffer('running_mean', () => E.zeros([4]));
   forward(x: E.Tensor): E.Tensor {
     return E.mul(x, this.gamma);
   }
@@ -212,7 +212,7 @@ class Net extends E.Module {
     const rng = new E.Generator(seed);
     this.registerModule('encoder', new Encoder(rng));
     this.head = this.registerModule('head', new Linear(2, 1, rng));
-    this.registerBuffer('step', E.zeros([1], 'i32'));
+    this.registerBuffer('step', () => E.zeros([1], 'i32'));
   }
 }
 

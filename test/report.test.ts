@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
 import * as E from '../src/index.js';

@@ -23,6 +23,8 @@ process.stdout.write = (chunk, ...rest) => {
 
 const engine = await import(resolve(dist, 'index.js'));
 await engine.init();
+// Strict ownership in every test: a tensor created outside every scope throws (test/harness.ts).
+engine.setStrictOwnership(true);
 const started = Date.now();
 await run(files.map((f) => ({ name: f, file: resolve(dist, 'test', f) })), { bail: false });
 await engine.shutdown();

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as E from '../src/index.js';

@@ -77,7 +77,7 @@ export class StyleGAN2Loss {
       const { img } = this.generate(z);
       const loss = mean(softplus(neg(this.runD(img))));
       backward(mul(loss, gain));
-      return { G_loss: keep(detach(loss)) };
+      return { G_loss: detach(loss) };
     });
   }
 
@@ -102,7 +102,7 @@ export class StyleGAN2Loss {
       const centered = add(logs.lengths, -plMean);
       const penalty = mul(mean(mul(centered, centered)), this.config.plWeight);
       backward(mul(penalty, gain));
-      return { G_pl: keep(detach(penalty)) };
+      return { G_pl: detach(penalty) };
     });
     logs.lengths.dispose();
     logs.img.dispose();
@@ -121,7 +121,7 @@ export class StyleGAN2Loss {
       onRealLogits?.(realLogits);
       const realLoss = mean(softplus(neg(realLogits)));
       backward(add(fakeLoss, realLoss));
-      return { D_loss_fake: keep(detach(fakeLoss)), D_loss_real: keep(detach(realLoss)), D_real_logit: keep(detach(mean(realLogits))) };
+      return { D_loss_fake: detach(fakeLoss), D_loss_real: detach(realLoss), D_real_logit: detach(mean(realLogits)) };
     });
   }
 
@@ -138,7 +138,7 @@ export class StyleGAN2Loss {
       const penalty = mean(sum(mul(g!, g!), [1, 2, 3]));
       const loss = mul(penalty, this.config.r1Gamma / 2);
       backward(mul(loss, gain));
-      return { D_r1: keep(detach(penalty)) };
+      return { D_r1: detach(penalty) };
     });
   }
 }

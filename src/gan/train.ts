@@ -11,6 +11,7 @@
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Adam, add, emaUpdate, flush, Generator, keep, type Module, mul, noGrad, randn, slice, type Tensor, tidy, updateEmaModel, writeFileAtomic } from '../engine/index.js';
+import { formatMemory, memoryRow } from '../report/memory.js';
 import { ProgressBar } from '../report/progress.js';
 import { SeededRng, deriveSeed } from '../data/rng.js';
 import { Discriminator, type DiscriminatorConfig } from '../models/stylegan2/discriminator.js';
@@ -223,9 +224,10 @@ export async function trainStyleGAN(
   } else {
     writeFileAtomic(logPath, '');
     writeFileAtomic(join(cfg.out, 'config.json'), JSON.stringify({ ...cfg, resolution: reals.resolution, realImages: reals.count, networks: nets, startedFrom: start?.source }, null, 2));
-    const r = reals.slice(0, cfg.gridImages);
-    writePng(join(cfg.out, 'reals.png'), imageGrid(imagesFromNchw(await r.data(), r.shape, [-1, 1]), { columns: 8, scale: 2 }));
-    r.dispose();
+    await tidy(async () => {
+      const r = reals.slice(0, cfg.gridImages);
+      writePng(join(cfg.out, 'reals.png'), imageGrid(imagesFromNchw(await r.data(), r.shape, [-1, 1]), { columns: 8, scale: 2 }));
+    });
   }
   console.error(
     `StyleGAN2: G ${count(G)} · D ${count(D)} parameters · ${reals.count} real images at ${reals.resolution}² · ` +
@@ -233,7 +235,7 @@ export async function trainStyleGAN(
   );
 
   // Fixed latents for the snapshot grids (their own stream: the grid is the same across resumes).
-  const gridZ = keep(randn([cfg.gridImages, cfg.zDim], new Generator(deriveSeed(cfg.seed, 16))));
+  const gridZ = keep(tidy(() => randn([cfg.gridImages, cfg.zDim], new Generator(deriveSeed(cfg.seed, 16)))));
   const bar = new ProgressBar(totalSteps, 'stylegan ', step);
   const snapshotEverySteps = Math.max(1, Math.round((cfg.snapshotKimg * 1000) / cfg.batch));
   const setTrainable = (m: Module, on: boolean) => {
@@ -241,89 +243,87 @@ export async function trainStyleGAN(
   };
   let t0 = performance.now();
   const startImg = nimg;
-  let pending: Record<string, Tensor> = {};
   try {
     if (step === 0) {
-      await takeSnapshot(); // the untrained generator: where FD starts from
+      await tidy(takeSnapshot); // the untrained generator: where FD starts from
       t0 = performance.now();
     }
     while (step < totalSteps) {
-      // --- Gmain (+ Greg): D frozen, so its weights get no gradient from G's loss.
-      setTrainable(D, false);
-      optG.zeroGrad();
-      const logs: Record<string, Tensor> = {};
-      Object.assign(logs, tidy(() => loss.generatorMain(loss.latents(cfg.batch))));
-      optG.step();
-      if (cfg.plWeight > 0 && step % cfg.plInterval === 0) {
+      // One scope per minibatch: the four phases, the EMA and ADA's read-back free everything they
+      // allocate when it ends; only the logged numbers leave it.
+      const row = await tidy(async () => {
+        // --- Gmain (+ Greg): D frozen, so its weights get no gradient from G's loss.
+        setTrainable(D, false);
         optG.zeroGrad();
-        const z = loss.latents(cfg.batch);
-        Object.assign(logs, await loss.generatorPathLength(z, cfg.plInterval));
-        z.dispose();
+        const logs: Record<string, Tensor> = {};
+        Object.assign(logs, tidy(() => loss.generatorMain(loss.latents(cfg.batch))));
         optG.step();
-      }
-      setTrainable(D, true);
-      // --- Dmain (+ Dreg): G only generates.
-      setTrainable(G, false);
-      const real = reals.next(cfg.batch);
-      optD.zeroGrad();
-      Object.assign(logs, tidy(() => loss.discriminatorMain(loss.latents(cfg.batch), real, (l) => ada?.observe(l))));
-      optD.step();
-      if (cfg.r1Gamma > 0 && step % cfg.r1Interval === 0) {
-        optD.zeroGrad();
-        Object.assign(logs, loss.discriminatorR1(real, cfg.r1Interval));
-        optD.step();
-      }
-      real.dispose();
-      setTrainable(G, true);
-      // --- G_ema: half-life emaKimg (ramped up over the first images), buffers (w_avg) copied.
-      nimg += cfg.batch;
-      step++;
-      const emaNimg = Math.min(cfg.emaKimg * 1000, cfg.emaRampup === null ? Infinity : nimg * cfg.emaRampup);
-      updateEmaModel(G_ema, G, 0.5 ** (cfg.batch / Math.max(emaNimg, 1e-8)));
-      copyBuffers(G_ema, G);
-      const p = ada ? await ada.step() : (augment?.p ?? 0);
-      flush();
-
-      for (const [k, t] of Object.entries(logs)) {
-        if (step % cfg.logEvery === 0 || step === totalSteps) pending[k] = t;
-        else t.dispose();
-      }
-      if (step % cfg.logEvery === 0 || step === totalSteps) {
-        const row: Record<string, number> = { step, kimg: nimg / 1000, p };
-        for (const [k, t] of Object.entries(pending)) {
-          row[k] = (await t.data())[0];
-          t.dispose();
+        if (cfg.plWeight > 0 && step % cfg.plInterval === 0) {
+          optG.zeroGrad();
+          Object.assign(logs, await loss.generatorPathLength(loss.latents(cfg.batch), cfg.plInterval));
+          optG.step();
         }
-        pending = {};
+        setTrainable(D, true);
+        // --- Dmain (+ Dreg): G only generates.
+        setTrainable(G, false);
+        const real = reals.next(cfg.batch);
+        optD.zeroGrad();
+        Object.assign(logs, tidy(() => loss.discriminatorMain(loss.latents(cfg.batch), real, (l) => ada?.observe(l))));
+        optD.step();
+        if (cfg.r1Gamma > 0 && step % cfg.r1Interval === 0) {
+          optD.zeroGrad();
+          Object.assign(logs, loss.discriminatorR1(real, cfg.r1Interval));
+          optD.step();
+        }
+        setTrainable(G, true);
+        // --- G_ema: half-life emaKimg (ramped up over the first images), buffers (w_avg) copied.
+        nimg += cfg.batch;
+        step++;
+        const emaNimg = Math.min(cfg.emaKimg * 1000, cfg.emaRampup === null ? Infinity : nimg * cfg.emaRampup);
+        updateEmaModel(G_ema, G, 0.5 ** (cfg.batch / Math.max(emaNimg, 1e-8)));
+        copyBuffers(G_ema, G);
+        const p = ada ? await ada.step() : (augment?.p ?? 0);
+        flush();
+        if (step % cfg.logEvery !== 0 && step !== totalSteps) return null;
+        const values: Record<string, number> = { step, kimg: nimg / 1000, p };
+        for (const [k, t] of Object.entries(logs)) values[k] = (await t.data())[0];
+        return values;
+      });
+      if (row) {
         row.images_per_s = (nimg - startImg) / ((performance.now() - t0) / 1000);
+        const memory = memoryRow();
+        Object.assign(row, memory);
         appendFileSync(logPath, JSON.stringify(row) + '\n');
-        bar.update(step, { kimg: (nimg / 1000).toFixed(2), G: row.G_loss, D: (row.D_loss_fake ?? 0) + (row.D_loss_real ?? 0), p: p.toFixed(3), 'img/s': row.images_per_s.toFixed(1) });
+        bar.update(step, { kimg: (nimg / 1000).toFixed(2), G: row.G_loss, D: (row.D_loss_fake ?? 0) + (row.D_loss_real ?? 0), p: row.p.toFixed(3), 'img/s': row.images_per_s.toFixed(1), mem: formatMemory(memory) });
       }
       if (step % snapshotEverySteps === 0 || step === totalSteps) {
-        await takeSnapshot();
-        await saveCheckpoint(checkpointPath, { G, D, G_ema }, { optG, optD }, {
-          step,
-          nimg,
-          plMean: loss.plMean,
-          ada: (await ada?.state()) ?? null,
-          augment: augment?.state() ?? null,
-          reals: reals.state(),
-          random: random.state(),
-          hostRandom: hostRandom.state(),
-          snapshots,
+        await tidy(async () => {
+          await takeSnapshot();
+          await saveCheckpoint(checkpointPath, { G, D, G_ema }, { optG, optD }, {
+            step,
+            nimg,
+            plMean: loss.plMean,
+            ada: (await ada?.state()) ?? null,
+            augment: augment?.state() ?? null,
+            reals: reals.state(),
+            random: random.state(),
+            hostRandom: hostRandom.state(),
+            snapshots,
+          });
+          await saveNetwork(join(cfg.out, 'G_ema.safetensors'), G_ema, nets.G, nimg / 1000);
+          // GAN training is not monotone: keep the generator with the lowest FD so far as well.
+          const fds = snapshots.map((s) => s.fd ?? Infinity);
+          if (fds.length && fds[fds.length - 1] === Math.min(...fds) && Number.isFinite(fds[fds.length - 1])) {
+            await saveNetwork(join(cfg.out, 'G_ema_best.safetensors'), G_ema, nets.G, nimg / 1000);
+          }
         });
-        await saveNetwork(join(cfg.out, 'G_ema.safetensors'), G_ema, nets.G, nimg / 1000);
-        // GAN training is not monotone: keep the generator with the lowest FD so far as well.
-        const fds = snapshots.map((s) => s.fd ?? Infinity);
-        if (fds.length && fds[fds.length - 1] === Math.min(...fds) && Number.isFinite(fds[fds.length - 1])) {
-          await saveNetwork(join(cfg.out, 'G_ema_best.safetensors'), G_ema, nets.G, nimg / 1000);
-        }
         plotGanCurves(logPath, join(cfg.out, 'curves.png'), measure?.features.name);
       }
     }
   } finally {
-    for (const t of Object.values(pending)) t.dispose();
     gridZ.dispose();
+    augment?.dispose();
+    ada?.dispose();
     for (const m of [G, D, G_ema]) m.dispose();
     optG.dispose();
     optD.dispose();

@@ -2,7 +2,7 @@
 // ../shared/SRA-SEG-NOTES.md): encoder [16, 32, 64, 128, 256] with dropout [0.05, 0.1, 0.2, 0.3, 0.5],
 // bilinear (align_corners) upsampling after a 1×1 conv in the decoder, no transposed convs.
 // Module and parameter names follow the PyTorch code so that its checkpoints load one to one.
-import { BatchNorm2d, concat, Conv2d, Dropout, Generator, LeakyReLU, MaxPool2d, Module, resizeBilinear, runtime, Sequential, ShapeError, slice, type Tensor } from '../engine/index.js';
+import { BatchNorm2d, concat, Conv2d, Dropout, Generator, LeakyReLU, MaxPool2d, Module, resizeBilinear, runtime, Sequential, ShapeError, slice, type Tensor, tidy } from '../engine/index.js';
 
 export interface UNetConfig {
   inChannels: number;
@@ -121,13 +121,16 @@ class Encoder extends Module {
 
   /** Feature maps at the five scales, finest first. */
   forward(x: Tensor): Tensor[] {
-    const out: Tensor[] = [];
-    let h = x;
-    for (const b of this.blocks) {
-      h = (b as ConvBlock | DownBlock).forward(h);
-      out.push(h);
-    }
-    return out;
+    // A scope of its own: safe to call anywhere, only the outputs (and their graph) leave it.
+    return tidy(() => {
+      const out: Tensor[] = [];
+      let h = x;
+      for (const b of this.blocks) {
+        h = (b as ConvBlock | DownBlock).forward(h);
+        out.push(h);
+      }
+      return out;
+    });
   }
 }
 
@@ -182,19 +185,22 @@ export class UNet extends Module {
   }
 
   forwardAll(x: Tensor): UNetOutput {
-    if (x.rank !== 4 || x.shape[1] !== this.config.inChannels) {
-      throw new ShapeError('UNet', `expects [B, ${this.config.inChannels}, H, W]`, [x.shape]);
-    }
-    if (x.shape[2] % 16 || x.shape[3] % 16) {
-      throw new ShapeError('UNet', 'height and width must be multiples of 16 (four 2× poolings)', [x.shape]);
-    }
-    const feats = this.encoder.forward(x);
-    const { logits, features } = this.decoder.forward(feats);
-    return { logits, bottleneck: feats[4], features };
+    // A scope of its own: safe to call anywhere, only the outputs (and their graph) leave it.
+    return tidy(() => {
+      if (x.rank !== 4 || x.shape[1] !== this.config.inChannels) {
+        throw new ShapeError('UNet', `expects [B, ${this.config.inChannels}, H, W]`, [x.shape]);
+      }
+      if (x.shape[2] % 16 || x.shape[3] % 16) {
+        throw new ShapeError('UNet', 'height and width must be multiples of 16 (four 2× poolings)', [x.shape]);
+      }
+      const feats = this.encoder.forward(x);
+      const { logits, features } = this.decoder.forward(feats);
+      return { logits, bottleneck: feats[4], features };
+    });
   }
 
   forward(x: Tensor): Tensor {
-    return this.forwardAll(x).logits;
+    return tidy(() => this.forwardAll(x).logits); // the bottleneck and features go with the scope
   }
 
   parameterCount(): number {

@@ -67,8 +67,8 @@ class Linear extends Module {
   readonly bias: Tensor;
   constructor(inF: number, outF: number, rng: Generator) {
     super();
-    this.weight = this.registerParameter('weight', nnInit.defaultWeight([outF, inF], rng));
-    this.bias = this.registerParameter('bias', nnInit.defaultBias(outF, [outF, inF], rng));
+    this.weight = this.registerParameter('weight', () => nnInit.defaultWeight([outF, inF], rng));
+    this.bias = this.registerParameter('bias', () => nnInit.defaultBias(outF, [outF, inF], rng));
   }
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
@@ -80,8 +80,8 @@ class LayerNorm extends Module {
   readonly bias: Tensor;
   constructor(dim: number) {
     super();
-    this.weight = this.registerParameter('weight', full([dim], 1));
-    this.bias = this.registerParameter('bias', full([dim], 0));
+    this.weight = this.registerParameter('weight', () => full([dim], 1));
+    this.bias = this.registerParameter('bias', () => full([dim], 0));
   }
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.weight, this.bias, 1e-6);
@@ -92,7 +92,7 @@ class LayerScale extends Module {
   readonly gamma: Tensor;
   constructor(dim: number) {
     super();
-    this.gamma = this.registerParameter('gamma', full([dim], 1e-5));
+    this.gamma = this.registerParameter('gamma', () => full([dim], 1e-5));
   }
   forward(x: Tensor): Tensor {
     return mul(x, this.gamma);
@@ -245,10 +245,10 @@ export class Dinov2 extends Module {
     if (c.embedDim % c.numHeads) throw new Error(`Dinov2: width ${c.embedDim} is not a multiple of ${c.numHeads} heads`);
     const rng = new Generator(seed);
     const d = c.embedDim;
-    this.clsToken = this.registerParameter('cls_token', nnInit.normal([1, 1, d], 0, 1e-6, rng));
-    this.posEmbed = this.registerParameter('pos_embed', nnInit.normal([1, 1 + c.pretrainGrid ** 2, d], 0, 0.02, rng));
-    this.registerTokens = c.numRegisters ? this.registerParameter('register_tokens', nnInit.normal([1, c.numRegisters, d], 0, 1e-6, rng)) : null;
-    this.maskToken = this.registerParameter('mask_token', zeros([1, d]));
+    this.clsToken = this.registerParameter('cls_token', () => nnInit.normal([1, 1, d], 0, 1e-6, rng));
+    this.posEmbed = this.registerParameter('pos_embed', () => nnInit.normal([1, 1 + c.pretrainGrid ** 2, d], 0, 0.02, rng));
+    this.registerTokens = c.numRegisters ? this.registerParameter('register_tokens', () => nnInit.normal([1, c.numRegisters, d], 0, 1e-6, rng)) : null;
+    this.maskToken = this.registerParameter('mask_token', () => zeros([1, d]));
     this.patchEmbed = this.registerModule('patch_embed', new PatchEmbed(c.patchSize, c.inChannels, d, rng));
     this.blocks = this.registerModule('blocks', new ModuleList(Array.from({ length: c.depth }, () => new Block(c, rng))));
     this.norm = this.registerModule('norm', new LayerNorm(d));
@@ -301,35 +301,38 @@ export class Dinov2 extends Module {
   }
 
   forward(x: Tensor, pooling: Dinov2Pooling = 'cls'): Dinov2Output {
-    const { tokens, grid } = this.forwardTokens(x);
-    const r = this.config.numRegisters;
-    const n = tokens.shape[1];
-    const d = this.config.embedDim;
-    const b = tokens.shape[0];
-    const split = (t: Tensor) => ({
-      cls: reshape(slice(t, 1, 0, 1), [b, d]),
-      regs: slice(t, 1, 1, 1 + r),
-      patches: slice(t, 1, 1 + r, n),
+    // A scope of its own: safe to call anywhere, only the outputs (and their graph) leave it.
+    return tidy(() => {
+      const { tokens, grid } = this.forwardTokens(x);
+      const r = this.config.numRegisters;
+      const n = tokens.shape[1];
+      const d = this.config.embedDim;
+      const b = tokens.shape[0];
+      const split = (t: Tensor) => ({
+        cls: reshape(slice(t, 1, 0, 1), [b, d]),
+        regs: slice(t, 1, 1, 1 + r),
+        patches: slice(t, 1, 1 + r, n),
+      });
+      const normed = this.norm.forward(tokens);
+      const raw = split(tokens);
+      const nrm = split(normed);
+      tokens.dispose();
+      normed.dispose();
+      const pooled =
+        pooling === 'cls' ? nrm.cls.share()
+        : pooling === 'patchMean' ? mean(nrm.patches, 1)
+        : tidy(() => concat([nrm.cls, mean(nrm.patches, 1)], 1));
+      return {
+        clsToken: raw.cls,
+        registerTokens: raw.regs,
+        patchTokens: raw.patches,
+        xNormClsToken: nrm.cls,
+        xNormRegTokens: nrm.regs,
+        xNormPatchTokens: nrm.patches,
+        pooled,
+        grid,
+      };
     });
-    const normed = this.norm.forward(tokens);
-    const raw = split(tokens);
-    const nrm = split(normed);
-    tokens.dispose();
-    normed.dispose();
-    const pooled =
-      pooling === 'cls' ? nrm.cls.share()
-      : pooling === 'patchMean' ? mean(nrm.patches, 1)
-      : tidy(() => concat([nrm.cls, mean(nrm.patches, 1)], 1));
-    return {
-      clsToken: raw.cls,
-      registerTokens: raw.regs,
-      patchTokens: raw.patches,
-      xNormClsToken: nrm.cls,
-      xNormRegTokens: nrm.regs,
-      xNormPatchTokens: nrm.patches,
-      pooled,
-      grid,
-    };
   }
 }
 

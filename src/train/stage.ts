@@ -6,7 +6,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProgressBar } from '../report/progress.js';
 import type { SegDataset } from '../data/dataset.js';
-import { flush, loadModule, type Module, type Optimizer, type OptimizerStateDict, saveModule, sync, type Tensor, writeFileAtomic } from '../engine/index.js';
+import { flush, loadModule, type Module, type Optimizer, type OptimizerStateDict, saveModule, sync, type Tensor, tidy, writeFileAtomic } from '../engine/index.js';
+import { formatMemory, memoryRow } from '../report/memory.js';
 import type { UNet } from '../models/unet.js';
 import { plotCurves } from './curves.js';
 import { evaluateVolumes, type VolumeEvaluation } from './evaluate.js';
@@ -86,45 +87,56 @@ export async function runStage(data: SegDataset, cfg: StageConfig, m: StageMetho
   let last: VolumeEvaluation | null = null;
   const t0 = performance.now();
   for (let it = start; it < cfg.iterations; ) {
-    m.student.train();
-    const { loss, logs = {} } = await m.step(it);
-    // Submit the whole step now: the GPU (or llvmpipe's threads) runs it while this thread prepares
-    // the next batch on the CPU, so data preparation never makes the GPU wait.
-    flush();
+    const logging = (it + 1) % cfg.logEvery === 0 || it + 1 === cfg.iterations;
+    // One scope per iteration: whatever the step allocates — batch, forward, backward, the teacher's
+    // pseudo-labels, across its awaits — is freed when it ends; only the logged numbers leave it.
+    const row = await tidy(async () => {
+      m.student.train();
+      const { loss, logs = {} } = await m.step(it);
+      // Submit the whole step now: the GPU (or llvmpipe's threads) runs it while this thread prepares
+      // the next batch on the CPU, so data preparation never makes the GPU wait.
+      flush();
+      const values: Record<string, number> | null = logging ? { iteration: it + 1, loss: await loss.item() } : null;
+      if (values) for (const [k, t] of Object.entries(logs)) values[k] = await t.item();
+      // Steps may hand their loss out of every scope (keep): it is ours to free either way.
+      loss.dispose();
+      for (const t of Object.values(logs)) t.dispose();
+      return values;
+    });
     it++;
-    if (it % cfg.logEvery === 0 || it === cfg.iterations) {
-      const row: Record<string, number> = { iteration: it, loss: await loss.item() };
-      for (const [k, t] of Object.entries(logs)) row[k] = await t.item();
-      row.seconds = (performance.now() - t0) / 1000;
+    if (row) {
+      const memory = memoryRow();
+      Object.assign(row, { seconds: (performance.now() - t0) / 1000 }, memory);
       appendFileSync(logPath, JSON.stringify(row) + '\n');
-      bar.update(it, { loss: row.loss, best: Math.max(bestDice, 0) });
+      bar.update(it, { loss: row.loss, best: Math.max(bestDice, 0), mem: formatMemory(memory) });
     } else bar.update(it);
-    loss.dispose();
-    for (const t of Object.values(logs)) t.dispose();
 
     if (it % cfg.valEvery === 0 || it === cfg.iterations) {
-      m.student.eval();
-      const names = data.valVolumes.slice(0, cfg.valLimit ?? data.valVolumes.length);
-      last = await (cfg.validate ? cfg.validate(m.student, names) : evaluateVolumes(m.student, data, names, cfg.size));
-      const dice = last.summary.meanDice;
-      appendFileSync(logPath, JSON.stringify({ iteration: it, val: { dice, hd95: last.summary.meanHd95, perClass: last.summary.perClassDice } }) + '\n');
-      if (dice > bestDice) {
-        [bestDice, bestIteration] = [dice, it];
-        await saveModule(bestPath, m.student, { iteration: String(it), dice: String(dice) });
-      }
-      bar.log(`iteration ${it}: validation Dice ${dice.toFixed(4)} (best ${bestDice.toFixed(4)} at ${bestIteration})`);
-      await saveModule(join(cfg.out, 'model_last.safetensors'), m.student, { iteration: String(it) });
-      for (const [name, mod] of Object.entries(m.extraModules ?? {})) await saveModule(join(cfg.out, `${name}_last.safetensors`), mod, { iteration: String(it) });
-      const state: SavedState = {
-        iteration: it,
-        bestDice,
-        bestIteration,
-        optimizer: await m.optimizer.stateDict(),
-        generator: m.student.generator.state(),
-        method: m.getState(),
-      };
-      writeFileAtomic(statePath, JSON.stringify(state, (_, v) => (v instanceof Float32Array ? Array.from(v) : v)));
-      plotCurves(logPath, join(cfg.out, 'curves.png'), data.classNames?.slice(1));
+      const at = it;
+      await tidy(async () => {
+        m.student.eval();
+        const names = data.valVolumes.slice(0, cfg.valLimit ?? data.valVolumes.length);
+        last = await (cfg.validate ? cfg.validate(m.student, names) : evaluateVolumes(m.student, data, names, cfg.size));
+        const dice = last.summary.meanDice;
+        appendFileSync(logPath, JSON.stringify({ iteration: at, val: { dice, hd95: last.summary.meanHd95, perClass: last.summary.perClassDice } }) + '\n');
+        if (dice > bestDice) {
+          [bestDice, bestIteration] = [dice, at];
+          await saveModule(bestPath, m.student, { iteration: String(at), dice: String(dice) });
+        }
+        bar.log(`iteration ${at}: validation Dice ${dice.toFixed(4)} (best ${bestDice.toFixed(4)} at ${bestIteration})`);
+        await saveModule(join(cfg.out, 'model_last.safetensors'), m.student, { iteration: String(at) });
+        for (const [name, mod] of Object.entries(m.extraModules ?? {})) await saveModule(join(cfg.out, `${name}_last.safetensors`), mod, { iteration: String(at) });
+        const state: SavedState = {
+          iteration: at,
+          bestDice,
+          bestIteration,
+          optimizer: await m.optimizer.stateDict(),
+          generator: m.student.generator.state(),
+          method: m.getState(),
+        };
+        writeFileAtomic(statePath, JSON.stringify(state, (_, v) => (v instanceof Float32Array ? Array.from(v) : v)));
+        plotCurves(logPath, join(cfg.out, 'curves.png'), data.classNames?.slice(1));
+      });
     }
   }
   bar.done();

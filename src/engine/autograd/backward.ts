@@ -65,10 +65,12 @@ function runBackward(output: Tensor, options: BackwardOptions, wanted: Tensor[] 
   const createGraph = options.createGraph ?? false;
   const retain = options.retainGraph ?? createGraph;
   const wantedSet = wanted ? new Set(wanted) : null;
-  const results = new Map<Tensor, Tensor>();
 
-  withGrad(createGraph, () =>
+  // The gradients asked for leave the scope as its result: they belong to the caller's scope, like
+  // any op's output (leaves' .grad are owned by their leaf instead).
+  return withGrad(createGraph, () =>
     tidy(() => {
+      const results = new Map<Tensor, Tensor>();
       const grads = new Map<Tensor, Tensor>();
       const seed = options.grad ?? onesLike(output);
       grads.set(root, seed);
@@ -79,7 +81,7 @@ function runBackward(output: Tensor, options: BackwardOptions, wanted: Tensor[] 
         if (!g) continue; // not on a path from the output
         grads.delete(vertex);
         // An intermediate asked for (e.g. ws inside G for the path-length penalty): its gradient is complete here.
-        if (wantedSet?.has(vertex)) results.set(vertex, keep(g.share()));
+        if (wantedSet?.has(vertex)) results.set(vertex, g.share());
         const inGrads = node.backwardFn(g, node.saved);
         // A backward may pass its incoming gradient through, or return one tensor for two inputs:
         // give each use its own handle so that disposing one leaves the others intact.
@@ -113,7 +115,7 @@ function runBackward(output: Tensor, options: BackwardOptions, wanted: Tensor[] 
       // What is left in `grads` are leaves (or inputs of released subgraphs).
       for (const [v, g] of grads) {
         if (wantedSet) {
-          if (wantedSet.has(v)) results.set(v, keep(g));
+          if (wantedSet.has(v)) results.set(v, g);
         } else if (!v.gradFn) {
           if (v.grad) {
             const sum = keep(add(v.grad, g));
@@ -122,7 +124,7 @@ function runBackward(output: Tensor, options: BackwardOptions, wanted: Tensor[] 
           } else v.grad = keep(g);
         }
       }
+      return results;
     }),
   );
-  return results;
 }

@@ -8,7 +8,7 @@
 // ops, so with `createGraph` the gradients are themselves recorded and can be differentiated again
 // (StyleGAN2's R1 penalty). Saved aliases are dropped once the node's backward has run.
 import type { GradFn, Tensor } from '../tensor/tensor.js';
-import { withoutScope } from '../tensor/scope.js';
+import { adoptNode, withoutScope } from '../tensor/scope.js';
 
 export type BackwardFn = (grad: Tensor, saved: Tensor[]) => (Tensor | null)[];
 
@@ -32,6 +32,20 @@ export class GradNode implements GradFn {
     for (const t of this.saved) t.dispose();
     this.saved = [];
     this.released = true;
+  }
+
+  /** Scopes own nodes (scope.ts): ending one releases the nodes no surviving tensor depends on. */
+  dispose(): void {
+    this.release();
+  }
+
+  graphParents(): GradFn[] {
+    const out: GradFn[] = [];
+    for (const t of this.inputs) {
+      const node = t.root().gradFn;
+      if (node) out.push(node);
+    }
+    return out;
   }
 }
 
@@ -76,6 +90,7 @@ export function record(output: Tensor, op: string, inputs: Tensor[], saved: Tens
   output.requiresGrad = true;
   output.gradFn = new GradNode(op, inputs, saved, backward);
   output.gradFn.output = output;
+  adoptNode(output.gradFn);
   return output;
 }
 

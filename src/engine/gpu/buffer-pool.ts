@@ -34,6 +34,8 @@ export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private deferred: GPUBuffer[] = [];
   private sizes = new WeakMap<GPUBuffer, number>();
+  /** The op that acquired each live buffer: `liveByLabel()` tells a leak's source. */
+  private liveLabels = new Map<GPUBuffer, string>();
   private stats: PoolStats = {
     liveBuffers: 0,
     liveBytes: 0,
@@ -71,6 +73,7 @@ export class BufferPool {
       this.stats.createdBuffers++;
       this.stats.totalBytes += size;
     }
+    this.liveLabels.set(buf, label);
     this.stats.liveBuffers++;
     this.stats.liveBytes += size;
     this.stats.peakLiveBytes = Math.max(this.stats.peakLiveBytes, this.stats.liveBytes);
@@ -81,6 +84,7 @@ export class BufferPool {
   release(buf: GPUBuffer): void {
     const size = this.sizes.get(buf);
     if (size === undefined) throw new Error('BufferPool.release: buffer does not belong to this pool');
+    this.liveLabels.delete(buf);
     this.stats.liveBuffers--;
     this.stats.liveBytes -= size;
     this.deferred.push(buf);
@@ -114,6 +118,13 @@ export class BufferPool {
 
   getStats(): PoolStats {
     return { ...this.stats };
+  }
+
+  /** Live buffers counted by the op that acquired them, most first (for finding what leaks). */
+  liveByLabel(): [string, number][] {
+    const counts = new Map<string, number>();
+    for (const label of this.liveLabels.values()) counts.set(label, (counts.get(label) ?? 0) + 1);
+    return [...counts].sort((a, b) => b[1] - a[1]);
   }
 
   resetPeak(): void {

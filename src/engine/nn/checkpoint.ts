@@ -1,6 +1,7 @@
 // Module state ↔ host tensors ↔ safetensors files, with PyTorch's names, so checkpoints interoperate
 // with the published PyTorch code (its state_dict saved as safetensors) in both directions.
 import { loadSafetensors, saveSafetensors, type HostTensor } from '../io/safetensors.js';
+import { tidy } from '../tensor/scope.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import type { Module } from './module.js';
 
@@ -34,14 +35,13 @@ export function fromHost(h: HostTensor, name: string): Tensor {
 }
 
 /** Load the entries under `prefix` into a module (strict: missing/unexpected keys are an error). */
+/** Load the entries under `prefix` into a module (strict: missing/unexpected keys are an error). The uploads live in a scope of their own, so this is safe to call anywhere. */
 export function loadModuleFromHost(m: Module, host: Map<string, HostTensor>, prefix = '', strict = true): void {
-  const state = new Map<string, Tensor>();
-  for (const [k, h] of host) if (k.startsWith(prefix)) state.set(k.slice(prefix.length), fromHost(h, k));
-  try {
+  tidy(() => {
+    const state = new Map<string, Tensor>();
+    for (const [k, h] of host) if (k.startsWith(prefix)) state.set(k.slice(prefix.length), fromHost(h, k));
     m.loadStateDict(state, { strict });
-  } finally {
-    for (const t of state.values()) t.dispose();
-  }
+  });
 }
 
 export async function saveModule(path: string, m: Module, metadata: Record<string, string> = {}): Promise<void> {

@@ -33,8 +33,8 @@ export class Conv2d extends Module implements Layer {
     super();
     const groups = options.groups ?? 1;
     const shape = [outChannels, inChannels / groups, kernelSize, kernelSize];
-    this.weight = this.registerParameter('weight', defaultWeight(shape, rng));
-    this.bias = options.bias === false ? null : this.registerParameter('bias', defaultBias(outChannels, shape, rng));
+    this.weight = this.registerParameter('weight', () => defaultWeight(shape, rng));
+    this.bias = options.bias === false ? null : this.registerParameter('bias', () => defaultBias(outChannels, shape, rng));
   }
 
   forward(x: Tensor): Tensor {
@@ -57,13 +57,13 @@ export class BatchNorm2d extends Module implements Layer {
     readonly eps = 1e-5,
   ) {
     super();
-    this.weight = this.registerParameter('weight', full([channels], 1));
-    this.bias = this.registerParameter('bias', zeros([channels]));
-    this.runningMean = this.registerBuffer('running_mean', zeros([channels]));
-    this.runningVar = this.registerBuffer('running_var', full([channels], 1));
+    this.weight = this.registerParameter('weight', () => full([channels], 1));
+    this.bias = this.registerParameter('bias', () => zeros([channels]));
+    this.runningMean = this.registerBuffer('running_mean', () => zeros([channels]));
+    this.runningVar = this.registerBuffer('running_var', () => full([channels], 1));
     // PyTorch's int64 counter, kept (as i32) so state dicts line up. PyTorch only reads it when
     // momentum is None, which we do not support, so it is loaded and saved but not incremented.
-    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([], 'i32'));
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', () => zeros([], 'i32'));
   }
 
   forward(x: Tensor): Tensor {

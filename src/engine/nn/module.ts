@@ -5,7 +5,7 @@
 // Ownership: a module owns the tensors registered with it (taken out of every tidy scope) and the
 // gradients on its parameters; `dispose()` frees them all, recursively.
 import { runtime } from '../gpu/runtime.js';
-import { keep } from '../tensor/scope.js';
+import { keep, tidy } from '../tensor/scope.js';
 import { fmtShape, sameShape } from '../tensor/shape.js';
 import { BYTES_PER_ELEMENT, type Tensor } from '../tensor/tensor.js';
 
@@ -29,20 +29,26 @@ export class Module {
   private readonly ownBuffers = new Map<string, Tensor>();
   private readonly ownChildren = new Map<string, Module>();
 
-  /** Register a parameter: a leaf tensor that requires grad, owned by this module from now on. */
-  protected registerParameter(name: string, t: Tensor): Tensor {
+  /**
+   * Register a parameter: a leaf tensor that requires grad, owned by this module from now on. `init`
+   * makes it inside a scope of its own, so a module can be constructed anywhere — also where no scope
+   * is open, under strict ownership — and only the parameter itself survives.
+   */
+  protected registerParameter(name: string, init: () => Tensor): Tensor {
     this.checkFree(name);
     checkName('parameter', name);
+    const t = keep(tidy(init));
     t.requiresGrad = true;
-    this.ownParams.set(name, keep(t));
+    this.ownParams.set(name, t);
     return t;
   }
 
   /** Register a buffer: state that is saved and loaded but not trained (BatchNorm running statistics). */
-  protected registerBuffer(name: string, t: Tensor): Tensor {
+  protected registerBuffer(name: string, init: () => Tensor): Tensor {
     this.checkFree(name);
     checkName('buffer', name);
-    this.ownBuffers.set(name, keep(t));
+    const t = keep(tidy(init));
+    this.ownBuffers.set(name, t);
     return t;
   }
 

@@ -3,7 +3,9 @@
 // Ownership (the one model for GPU memory, see docs/ARCHITECTURE.md):
 // - A Storage is one pooled GPU buffer with a reference count. Tensors are handles on storages; a
 //   reshape is a new handle on the same storage.
-// - Every handle is owned by whoever created it, or by the innermost `tidy()` scope open at creation.
+// - Every handle is owned by the innermost `tidy()` scope open at its creation (async scopes included),
+//   or, once returned out of every scope or `keep()`-ed, by the code holding it (scope.ts; strict
+//   mode makes a creation with no scope open an error).
 //   `dispose()` drops the handle's reference; the buffer returns to the pool when the last one goes.
 // - Autograd nodes hold their own handles on what they save, dropped after their backward runs.
 // - Using a disposed handle throws an error naming the op and the shape. The GC is never relied on.
@@ -25,6 +27,8 @@ export interface GradFn {
   output: Tensor | null;
   readonly backwardFn: (grad: Tensor, saved: Tensor[]) => (Tensor | null)[];
   release(): void;
+  dispose(): void;
+  graphParents(): GradFn[];
 }
 
 export const BYTES_PER_ELEMENT = 4;
@@ -66,11 +70,18 @@ export class Tensor {
   origin: Tensor | null = null;
   name?: string;
 
-  constructor(shape: Shape, dtype: DType, storage: Storage) {
+  /** `label` names the op that made the tensor (strict ownership's error and the pool's labels). */
+  constructor(shape: Shape, dtype: DType, storage: Storage, label = 'tensor') {
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
     this.storageRef = storage;
-    trackInScope(this);
+    trackInScope(this, () => `${label}: a ${fmtShape(this.shape)} ${dtype} tensor`);
+  }
+
+  /** The autograd node this value came from (scopes keep the graphs of the tensors that survive them). */
+  graphParents(): GradFn[] {
+    const node = this.root().gradFn;
+    return node ? [node] : [];
   }
 
   get size(): number {
@@ -105,7 +116,7 @@ export class Tensor {
 
   /** A new handle on the same storage with the same graph identity, owned by the current scope. */
   share(): Tensor {
-    const t = new Tensor(this.shape, this.dtype, this.storage('share').retain());
+    const t = new Tensor(this.shape, this.dtype, this.storage('share').retain(), 'share');
     t.origin = this;
     t.requiresGrad = this.requiresGrad;
     return t;
@@ -121,13 +132,16 @@ export class Tensor {
     if (numel(shape) !== this.size) {
       throw new Error(`view: cannot view ${fmtShape(this.shape)} as ${fmtShape(shape)}`);
     }
-    return new Tensor(shape, this.dtype, this.storage('view').retain());
+    return new Tensor(shape, this.dtype, this.storage('view').retain(), 'view');
   }
 
+  /** Drops this handle's reference, and the gradient it owns (a leaf's `.grad` goes with its leaf). */
   dispose(): void {
     if (!this.storageRef) return;
     this.storageRef.release();
     this.storageRef = null;
+    this.grad?.dispose();
+    this.grad = null;
   }
 
   /** Read the values back (flushes the queue). */
@@ -157,7 +171,7 @@ export function empty(shape: Shape, dtype: DType = 'f32', label = 'tensor'): Ten
   assertShape(label, shape);
   const bytes = Math.max(numel(shape), 1) * BYTES_PER_ELEMENT;
   const buf = runtime().pool.acquire(bytes, label);
-  return new Tensor(shape, dtype, new Storage(buf, bytes));
+  return new Tensor(shape, dtype, new Storage(buf, bytes), label);
 }
 
 /** Upload host data. */

@@ -3,7 +3,7 @@
 // downsampling, no bias) scaled with the main path by √0.5; the first block reads the image through
 // `fromrgb`. The epilogue b4 appends the minibatch standard deviation, then conv, fc, out.
 // Names as published: `b64.fromrgb.weight`, `b64.skip.weight`, `b4.conv.weight`, `b4.fc.weight`, …
-import { add, concat, expand, flatten, Generator, mean, Module, mul, reshape, setupFilter, ShapeError, sqrt, sub, type Tensor } from '../../engine/index.js';
+import { add, concat, expand, flatten, Generator, mean, Module, mul, reshape, setupFilter, ShapeError, sqrt, sub, type Tensor, tidy } from '../../engine/index.js';
 import { Conv2dLayer, FullyConnectedLayer, RESAMPLE_TAPS, type StyleGanShape } from './layers.js';
 import { stylegan2Channels } from './synthesis.js';
 
@@ -56,7 +56,7 @@ export class DiscriminatorBlock extends Module {
     rng: Generator,
   ) {
     super();
-    this.resampleFilter = this.registerBuffer('resample_filter', setupFilter(RESAMPLE_TAPS));
+    this.resampleFilter = this.registerBuffer('resample_filter', () => setupFilter(RESAMPLE_TAPS));
     const lrelu = { activation: 'lrelu' as const, convClamp };
     if (inChannels === 0) this.fromrgb = this.registerModule('fromrgb', new Conv2dLayer(imgChannels, tmpChannels, 1, lrelu, rng));
     this.conv0 = this.registerModule('conv0', new Conv2dLayer(tmpChannels, tmpChannels, 3, lrelu, rng));
@@ -120,12 +120,15 @@ export class Discriminator extends Module {
 
   /** img [N, imgChannels, R, R] → logits [N, 1]. */
   forward(img: Tensor): Tensor {
-    const { imgResolution: r, imgChannels: c } = this.config;
-    if (img.rank !== 4 || img.shape[1] !== c || img.shape[2] !== r || img.shape[3] !== r) {
-      throw new ShapeError('Discriminator', `expects images [N, ${c}, ${r}, ${r}]`, [img.shape]);
-    }
-    let x: Tensor | null = null;
-    for (const block of this.blocks) x = block.forward(x, img);
-    return this.epilogue.forward(x!);
+    // A scope of its own: safe to call anywhere, only the outputs (and their graph) leave it.
+    return tidy(() => {
+      const { imgResolution: r, imgChannels: c } = this.config;
+      if (img.rank !== 4 || img.shape[1] !== c || img.shape[2] !== r || img.shape[3] !== r) {
+        throw new ShapeError('Discriminator', `expects images [N, ${c}, ${r}, ${r}]`, [img.shape]);
+      }
+      let x: Tensor | null = null;
+      for (const block of this.blocks) x = block.forward(x, img);
+      return this.epilogue.forward(x!);
+    });
   }
 }

@@ -2,7 +2,7 @@
 // the random-number `Generator`): the mapping network (z → ws) and the synthesis network (ws → img) as
 // the children `mapping` and `synthesis`, so state-dict names are the published `mapping.fc0.weight`,
 // `synthesis.b8.conv0.weight`, … Call them separately for style mixing or projection.
-import { Module, type Tensor } from '../../engine/index.js';
+import { Module, type Tensor, tidy } from '../../engine/index.js';
 import { MappingNetwork, type MappingOptions } from './mapping.js';
 import { SynthesisNetwork, type SynthesisOptions } from './synthesis.js';
 
@@ -56,7 +56,10 @@ export class StyleGAN2Generator extends Module {
 
   /** z [N, zDim] → img [N, imgChannels, R, R]. */
   forward(z: Tensor, opts: GeneratorOptions = {}): Tensor {
-    const ws = this.mapping.forward(z, opts);
-    return this.synthesis.forward(ws, opts);
+    // A scope of its own: safe to call anywhere, only the outputs (and their graph) leave it.
+    return tidy(() => {
+      const ws = this.mapping.forward(z, opts);
+      return this.synthesis.forward(ws, opts);
+    });
   }
 }

@@ -51,8 +51,8 @@ export class FullyConnectedLayer extends Module {
     super();
     const lr = opts.lrMultiplier ?? 1;
     this.activation = opts.activation ?? 'linear';
-    this.weight = this.registerParameter('weight', mul(randn([outFeatures, inFeatures], rng), 1 / lr));
-    this.bias = opts.bias === false ? null : this.registerParameter('bias', full([outFeatures], opts.biasInit ?? 0));
+    this.weight = this.registerParameter('weight', () => mul(randn([outFeatures, inFeatures], rng), 1 / lr));
+    this.bias = opts.bias === false ? null : this.registerParameter('bias', () => full([outFeatures], opts.biasInit ?? 0));
     this.weightGain = lr / Math.sqrt(inFeatures);
     this.biasGain = lr;
   }
@@ -101,9 +101,9 @@ export class Conv2dLayer extends Module {
     this.down = opts.down ?? 1;
     this.convClamp = opts.convClamp ?? null;
     this.weightGain = 1 / Math.sqrt(inChannels * kernelSize * kernelSize);
-    this.resampleFilter = this.registerBuffer('resample_filter', setupFilter(RESAMPLE_TAPS));
-    this.weight = this.registerParameter('weight', randn([outChannels, inChannels, kernelSize, kernelSize], rng));
-    this.bias = opts.bias === false ? null : this.registerParameter('bias', full([outChannels], 0));
+    this.resampleFilter = this.registerBuffer('resample_filter', () => setupFilter(RESAMPLE_TAPS));
+    this.weight = this.registerParameter('weight', () => randn([outChannels, inChannels, kernelSize, kernelSize], rng));
+    this.bias = opts.bias === false ? null : this.registerParameter('bias', () => full([outChannels], 0));
   }
 
   /** `gain` scales the output and the clamp (√0.5 on the two branches of a residual block). */

@@ -43,29 +43,32 @@ export class MappingNetwork extends Module {
       this.layers.push(this.registerModule(`fc${i}`, layer));
     }
     this.wAvgBeta = config.wAvgBeta ?? 0.995;
-    this.wAvg = this.registerBuffer('w_avg', zeros([wDim]));
+    this.wAvg = this.registerBuffer('w_avg', () => zeros([wDim]));
   }
 
   /** z [N, zDim] → ws [N, numWs, wDim]. */
   forward(z: Tensor, opts: MappingOptions = {}): Tensor {
-    const { zDim, wDim, numWs } = this.config;
-    if (z.rank !== 2 || z.shape[1] !== zDim) throw new ShapeError('MappingNetwork', `z must be [N, ${zDim}]`, [z.shape]);
-    let w = normalize2ndMoment(z);
-    for (const layer of this.layers) w = layer.forward(w);
+    // A scope of its own: safe to call anywhere, only the outputs (and their graph) leave it.
+    return tidy(() => {
+      const { zDim, wDim, numWs } = this.config;
+      if (z.rank !== 2 || z.shape[1] !== zDim) throw new ShapeError('MappingNetwork', `z must be [N, ${zDim}]`, [z.shape]);
+      let w = normalize2ndMoment(z);
+      for (const layer of this.layers) w = layer.forward(w);
 
-    if (opts.updateWAvg ?? this.training) {
-      // w_avg ← β·w_avg + (1 − β)·mean(w): published `mean.lerp(w_avg, β)`, in place so that
-      // checkpoints and optimisers keep seeing the same buffer.
-      noGrad(() => tidy(() => emaUpdate(this.wAvg, mean(w, 0), this.wAvgBeta)));
-    }
+      if (opts.updateWAvg ?? this.training) {
+        // w_avg ← β·w_avg + (1 − β)·mean(w): published `mean.lerp(w_avg, β)`, in place so that
+        // checkpoints and optimisers keep seeing the same buffer.
+        noGrad(() => tidy(() => emaUpdate(this.wAvg, mean(w, 0), this.wAvgBeta)));
+      }
 
-    const n = z.shape[0];
-    const psi = opts.truncationPsi ?? 1;
-    const cutoff = Math.min(opts.truncationCutoff ?? numWs, numWs);
-    const broadcast = (v: Tensor, copies: number) => expand(reshape(v, [n, 1, wDim]), [n, copies, wDim]);
-    if (psi === 1 || cutoff <= 0) return broadcast(w, numWs);
-    const truncated = add(this.wAvg, mul(sub(w, this.wAvg), psi));
-    if (cutoff === numWs) return broadcast(truncated, numWs);
-    return concat([broadcast(truncated, cutoff), broadcast(w, numWs - cutoff)], 1);
+      const n = z.shape[0];
+      const psi = opts.truncationPsi ?? 1;
+      const cutoff = Math.min(opts.truncationCutoff ?? numWs, numWs);
+      const broadcast = (v: Tensor, copies: number) => expand(reshape(v, [n, 1, wDim]), [n, copies, wDim]);
+      if (psi === 1 || cutoff <= 0) return broadcast(w, numWs);
+      const truncated = add(this.wAvg, mul(sub(w, this.wAvg), psi));
+      if (cutoff === numWs) return broadcast(truncated, numWs);
+      return concat([broadcast(truncated, cutoff), broadcast(w, numWs - cutoff)], 1);
+    });
   }
 }

@@ -3,7 +3,7 @@
 // Each block adds its ToRGB output to the running image, which is upsampled 2× (FIR [1, 3, 3, 1])
 // between blocks. Names as published: `b8.conv0.affine.weight`, `b8.conv0.noise_const`,
 // `b8.torgb.weight`, `b4.const`, … (and every `resample_filter` buffer).
-import { add, defaultGenerator, expand, Generator, modulatedConv2d, Module, mul, randn, reshape, setupFilter, ShapeError, slice, type Tensor, upsample2d, zeros } from '../../engine/index.js';
+import { add, defaultGenerator, expand, Generator, modulatedConv2d, Module, mul, randn, reshape, setupFilter, ShapeError, slice, type Tensor, tidy, upsample2d, zeros } from '../../engine/index.js';
 import { FullyConnectedLayer, RESAMPLE_TAPS, styleganBiasAct, type StyleGanShape } from './layers.js';
 
 /** Channels at a resolution, the published formula: min(⌊channelBase / res⌋, channelMax). */
@@ -44,12 +44,12 @@ export class SynthesisLayer extends Module {
     rng: Generator,
   ) {
     super();
-    this.resampleFilter = this.registerBuffer('resample_filter', setupFilter(RESAMPLE_TAPS));
+    this.resampleFilter = this.registerBuffer('resample_filter', () => setupFilter(RESAMPLE_TAPS));
     this.affine = this.registerModule('affine', new FullyConnectedLayer(wDim, inChannels, { biasInit: 1 }, rng));
-    this.weight = this.registerParameter('weight', randn([outChannels, inChannels, 3, 3], rng));
-    this.noiseConst = this.registerBuffer('noise_const', randn([resolution, resolution], rng));
-    this.noiseStrength = this.registerParameter('noise_strength', zeros([]));
-    this.bias = this.registerParameter('bias', zeros([outChannels]));
+    this.weight = this.registerParameter('weight', () => randn([outChannels, inChannels, 3, 3], rng));
+    this.noiseConst = this.registerBuffer('noise_const', () => randn([resolution, resolution], rng));
+    this.noiseStrength = this.registerParameter('noise_strength', () => zeros([]));
+    this.bias = this.registerParameter('bias', () => zeros([outChannels]));
   }
 
   forward(x: Tensor, w: Tensor, call: LayerCall): Tensor {
@@ -94,8 +94,8 @@ export class ToRGBLayer extends Module {
   constructor(inChannels: number, outChannels: number, wDim: number, readonly convClamp: number | null, rng: Generator) {
     super();
     this.affine = this.registerModule('affine', new FullyConnectedLayer(wDim, inChannels, { biasInit: 1 }, rng));
-    this.weight = this.registerParameter('weight', randn([outChannels, inChannels, 1, 1], rng));
-    this.bias = this.registerParameter('bias', zeros([outChannels]));
+    this.weight = this.registerParameter('weight', () => randn([outChannels, inChannels, 1, 1], rng));
+    this.bias = this.registerParameter('bias', () => zeros([outChannels]));
     this.weightGain = 1 / Math.sqrt(inChannels);
   }
 
@@ -125,9 +125,9 @@ export class SynthesisBlock extends Module {
     rng: Generator,
   ) {
     super();
-    this.resampleFilter = this.registerBuffer('resample_filter', setupFilter(RESAMPLE_TAPS));
+    this.resampleFilter = this.registerBuffer('resample_filter', () => setupFilter(RESAMPLE_TAPS));
     if (inChannels === 0) {
-      this.constInput = this.registerParameter('const', randn([outChannels, resolution, resolution], rng));
+      this.constInput = this.registerParameter('const', () => randn([outChannels, resolution, resolution], rng));
     } else {
       this.conv0 = this.registerModule('conv0', new SynthesisLayer(inChannels, outChannels, wDim, resolution, 2, convClamp, rng));
     }
@@ -180,20 +180,23 @@ export class SynthesisNetwork extends Module {
 
   /** ws [N, numWs, wDim] → img [N, imgChannels, R, R]. */
   forward(ws: Tensor, opts: SynthesisOptions = {}): Tensor {
-    const { numWs } = this;
-    const { wDim } = this.config;
-    if (ws.rank !== 3 || ws.shape[1] !== numWs || ws.shape[2] !== wDim) {
-      throw new ShapeError('SynthesisNetwork', `ws must be [N, ${numWs}, ${wDim}]`, [ws.shape]);
-    }
-    // Published: per-sample weights in one grouped conv at inference, scaled activations in training.
-    const call: LayerCall = { ...opts, fused: !this.training };
-    let x: Tensor | null = null;
-    let img: Tensor | null = null;
-    let at = 0;
-    for (const block of this.blocks) {
-      ({ x, img } = block.forward(x, img, slice(ws, 1, at, at + block.numConv + 1), call));
-      at += block.numConv;
-    }
-    return img!;
+    // A scope of its own: safe to call anywhere, only the outputs (and their graph) leave it.
+    return tidy(() => {
+      const { numWs } = this;
+      const { wDim } = this.config;
+      if (ws.rank !== 3 || ws.shape[1] !== numWs || ws.shape[2] !== wDim) {
+        throw new ShapeError('SynthesisNetwork', `ws must be [N, ${numWs}, ${wDim}]`, [ws.shape]);
+      }
+      // Published: per-sample weights in one grouped conv at inference, scaled activations in training.
+      const call: LayerCall = { ...opts, fused: !this.training };
+      let x: Tensor | null = null;
+      let img: Tensor | null = null;
+      let at = 0;
+      for (const block of this.blocks) {
+        ({ x, img } = block.forward(x, img, slice(ws, 1, at, at + block.numConv + 1), call));
+        at += block.numConv;
+      }
+      return img!;
+    });
   }
 }
