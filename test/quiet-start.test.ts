@@ -1,0 +1,56 @@
+// Quiet start-up: Dawn's native notices at adapter creation ("Couldn't load Vulkan", "… artificially
+// reduced …") are filtered out of stderr unless SRASEG_DEBUG / SRASEG_VERBOSE_GPU asks for them, the
+// one-line adapter notice stays (SRASEG_QUIET=1 hides it), and anything else Dawn says still shows.
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BENIGN_DAWN_NOTICES, filterDawnNotices } from '../src/engine/gpu/native-stderr.js';
+import { tempDir } from './fixtures.js';
+
+const dir = tempDir('quiet');
+
+test('filterDawnNotices drops the known notices with their continuation lines, keeps everything else (catches: an unknown Dawn error swallowed with the noise)', () => {
+  const text =
+    "Warning: Couldn't load Vulkan: libvulkan.so.1: cannot open shared object file: No such file or directory\n" +
+    '    at operator() (/home/runner/work/node-webgpu/third_party/dawn/src/dawn/native/vulkan/BackendVk.cpp:368)\n' +
+    '\n' +
+    'Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced from 90 to 16 to fit dynamic offset allocation limit.\n' +
+    'Error: something Dawn really means\n' +
+    'Warning: maxDynamicStorageBuffersPerPipelineLayout artificially reduced from 80 to 16 to fit dynamic offset allocation limit.\n';
+  assert.is(filterDawnNotices(text), 'Error: something Dawn really means\n');
+  assert.is(filterDawnNotices('Warning: unrelated\n'), 'Warning: unrelated\n');
+});
+
+/** Starts the engine in a child whose stderr is a file opened for appending (as `>>log 2>&1` or nohup do). */
+function startEngine(env: Record<string, string>): string {
+  const script = join(dir, 'start.mjs');
+  writeFileSync(script, `const E = await import(${JSON.stringify(join(process.cwd(), process.env.DIST ?? 'dist', 'index.js'))});\nawait E.init();\nconsole.error('after init');\nawait E.shutdown();\n`);
+  const log = join(dir, `stderr-${Object.keys(env).join('-') || 'plain'}.log`);
+  writeFileSync(log, '');
+  const fd = openSync(log, 'a');
+  try {
+    const r = spawnSync(process.execPath, [script], { stdio: ['ignore', 'ignore', fd], env: { ...process.env, SRASEG_DEBUG: '', SRASEG_VERBOSE_GPU: '', SRASEG_QUIET: '', ...env } });
+    assert.is(r.status, 0, readFileSync(log, 'utf8'));
+  } finally {
+    closeSync(fd);
+  }
+  return readFileSync(log, 'utf8');
+}
+
+const isNotice = (line: string) => BENIGN_DAWN_NOTICES.some((re) => re.test(line));
+
+test('start-up shows the adapter line and none of the benign Dawn notices; SRASEG_VERBOSE_GPU shows them (catches: the notices reaching users; the filter dropping output for good)', () => {
+  const verbose = startEngine({ SRASEG_VERBOSE_GPU: '1' });
+  const quiet = startEngine({});
+  assert.match(quiet, /^\[webgpu\] adapter: .*\nafter init\n$/, `quiet start-up printed:\n${quiet}`);
+  assert.equal(quiet.split('\n').filter(isNotice), []);
+  const notices = verbose.split('\n').filter(isNotice);
+  if (!notices.length) console.log('quiet-start.test: Dawn printed no start-up notices on this machine; the filter had nothing to remove');
+  else assert.match(verbose, /after init/, 'the verbose run is the same run with the notices left in');
+  const hidden = startEngine({ SRASEG_QUIET: '1' });
+  assert.is(hidden, 'after init\n', 'SRASEG_QUIET hides the adapter line');
+});
+
+test.run();
