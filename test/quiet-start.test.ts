@@ -2,12 +2,20 @@
 // reduced …") are filtered out of stderr unless SRASEG_DEBUG / SRASEG_VERBOSE_GPU asks for them, the
 // one-line adapter notice stays (SRASEG_QUIET=1 hides it), and anything else Dawn says still shows.
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BENIGN_DAWN_NOTICES, filterDawnNotices } from '../src/engine/gpu/native-stderr.js';
+import { BENIGN_DAWN_NOTICES, filterDawnNotices, withNativeStderrFiltered } from '../src/engine/gpu/native-stderr.js';
 import { tempDir } from './fixtures.js';
+
+// Child mode (this bundle spawned by the test below): a "native" write to fd 2 inside the filter, then one after.
+const NATIVE = "Warning: Couldn't load Vulkan: libvulkan.so.1: missing\n    at operator() (BackendVk.cpp:368)\n\nError: keep me\n";
+if (process.env.SRASEG_STDERR_CHILD) {
+  withNativeStderrFiltered(() => writeSync(2, NATIVE));
+  writeSync(2, 'after\n');
+  process.exit(0);
+}
 
 const dir = tempDir('quiet');
 
@@ -21,6 +29,28 @@ test('filterDawnNotices drops the known notices with their continuation lines, k
     'Warning: maxDynamicStorageBuffersPerPipelineLayout artificially reduced from 80 to 16 to fit dynamic offset allocation limit.\n';
   assert.is(filterDawnNotices(text), 'Error: something Dawn really means\n');
   assert.is(filterDawnNotices('Warning: unrelated\n'), 'Warning: unrelated\n');
+});
+
+test('the fd-2 swap filters a terminal-like stream, and leaves the rest intact (catches: output lost or reordered where fd 2 cannot be reopened; unknown lines dropped)', () => {
+  const self = join(process.cwd(), process.env.DIST ?? 'dist', 'test', 'quiet-start.test.js');
+  const env = { ...process.env, SRASEG_STDERR_CHILD: '1', SRASEG_DEBUG: '', SRASEG_VERBOSE_GPU: '' };
+  const toFile = (flags: string) => {
+    const log = join(dir, `child-${flags}.log`);
+    writeFileSync(log, flags === 'a' ? 'first\n' : '');
+    const fd = openSync(log, flags);
+    try {
+      spawnSync(process.execPath, [self], { stdio: ['ignore', 'ignore', fd], env });
+    } finally {
+      closeSync(fd);
+    }
+    return readFileSync(log, 'utf8');
+  };
+  assert.is(toFile('a'), 'first\nError: keep me\nafter\n', 'a file opened for appending: filtered');
+  assert.is(toFile('r+'), `${NATIVE}after\n`, 'a file opened without O_APPEND: left alone, nothing lost or overwritten');
+  const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${self}" 2>&1 | cat`], { encoding: 'utf8', env });
+  assert.is(piped.stdout, 'Error: keep me\nafter\n', 'a pipe: filtered');
+  const socket = spawnSync(process.execPath, [self], { encoding: 'utf8', env });
+  assert.is(socket.stderr, `${NATIVE}after\n`, 'a socket (Node child pipes): left alone');
 });
 
 /** Starts the engine in a child whose stderr is a file opened for appending (as `>>log 2>&1` or nohup do). */
