@@ -31,22 +31,23 @@ test('filterDawnNotices drops the known notices with their continuation lines, k
   assert.is(filterDawnNotices('Warning: unrelated\n'), 'Warning: unrelated\n');
 });
 
-test('the fd-2 swap filters a terminal-like stream, and leaves the rest intact (catches: output lost or reordered where fd 2 cannot be reopened; unknown lines dropped)', () => {
+test('the fd-2 swap filters a terminal-like stream, and leaves the rest intact (catches: output lost or reordered where fd 2 cannot be reopened; unknown lines dropped; SRASEG_VERBOSE_GPU ignored)', () => {
   const self = join(process.cwd(), process.env.DIST ?? 'dist', 'test', 'quiet-start.test.js');
   const env = { ...process.env, SRASEG_STDERR_CHILD: '1', SRASEG_DEBUG: '', SRASEG_VERBOSE_GPU: '' };
-  const toFile = (flags: string) => {
+  const toFile = (flags: string, extra: Record<string, string> = {}) => {
     const log = join(dir, `child-${flags}.log`);
     writeFileSync(log, flags === 'a' ? 'first\n' : '');
     const fd = openSync(log, flags);
     try {
-      spawnSync(process.execPath, [self], { stdio: ['ignore', 'ignore', fd], env });
+      spawnSync(process.execPath, [self], { stdio: ['ignore', 'ignore', fd], env: { ...env, ...extra } });
     } finally {
       closeSync(fd);
     }
     return readFileSync(log, 'utf8');
   };
   assert.is(toFile('a'), 'first\nError: keep me\nafter\n', 'a file opened for appending: filtered');
-  assert.is(toFile('r+'), `${NATIVE}after\n`, 'a file opened without O_APPEND: left alone, nothing lost or overwritten');
+  assert.is(toFile('a', { SRASEG_VERBOSE_GPU: '1' }), `first\n${NATIVE}after\n`, 'SRASEG_VERBOSE_GPU=1: everything');
+  assert.is(toFile('r+'), `${NATIVE}after\n`, 'a file opened without O_APPEND: left alone, nothing lost');
   const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${self}" 2>&1 | cat`], { encoding: 'utf8', env });
   assert.is(piped.stdout, 'Error: keep me\nafter\n', 'a pipe: filtered');
   const socket = spawnSync(process.execPath, [self], { encoding: 'utf8', env });
