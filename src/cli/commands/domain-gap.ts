@@ -67,6 +67,9 @@ at correctly predicted pixels of one class, labeled vs unlabeled ACDC slices of 
       const lab = await features(pick(data.labeledIndices));
       const unl = await features(pick(data.unlabeledIndices));
       const name = CLASS_NAMES[args.class];
+      if (lab.length < 2 || unl.length < 2) {
+        throw new UserError(`${args.checkpoint} predicts ${name} correctly at ${lab.length} labeled and ${unl.length} unlabeled pixel(s) of the ${args.slices} slices drawn; a density needs 2 each: use a trained checkpoint, more --slices, or --size as trained`);
+      }
       writeDomainGapPlot(args.out, lab, unl, `correctly predicted ${name} pixels`);
       const m = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       console.log(`${name}: labeled ${lab.length} px, mean feature ${m(lab).toFixed(4)} · unlabeled ${unl.length} px, mean ${m(unl).toFixed(4)} → ${args.out}`);
