@@ -3,9 +3,10 @@
 // (12 × 4 classes × 256², forward + backward from logits): median ms and the pool's peak memory
 // during one evaluation of each. Usage: node bench/losses.js [--batch 12] [--size 256]
 import * as E from '../dist/index.js';
+import { parseArgsOrExit } from '../dist/cli/index.js';
 import { timeMedian } from './harness.js';
 
-const args = E.parseArgs(process.argv.slice(2), {
+const args = parseArgsOrExit(process.argv.slice(2), {
   batch: { type: 'number', default: 12, help: 'images' },
   size: { type: 'number', default: 256, help: 'image side' },
   classes: { type: 'number', default: 4, help: 'classes' },

@@ -8,8 +8,9 @@
 // Usage: node bench/sraseg-step.js [--labeled 12] [--unlabeled 12] [--size 256] [--steps 3]
 //        [--sa features|prediction|published|none] [--vit vits14|vitb14] [--dinov2 FILE]
 import * as E from '../dist/index.js';
+import { parseArgsOrExit } from '../dist/cli/index.js';
 
-const args = E.parseArgs(process.argv.slice(2), {
+const args = parseArgsOrExit(process.argv.slice(2), {
   labeled: { type: 'number', default: 12, help: 'labeled slices (halves a, b)' },
   unlabeled: { type: 'number', default: 12, help: 'unlabeled slices (halves a, b)' },
   size: { type: 'number', default: 256, help: 'image side' },

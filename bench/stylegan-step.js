@@ -8,8 +8,9 @@
 // same architecture in PyTorch.
 // Usage: node bench/stylegan-step.js [--resolution 64] [--batch 16] [--channel-base 4096] [--channel-max 64] [--steps 3]
 import * as E from '../dist/index.js';
+import { parseArgsOrExit } from '../dist/cli/index.js';
 
-const args = E.parseArgs(process.argv.slice(2), {
+const args = parseArgsOrExit(process.argv.slice(2), {
   resolution: { type: 'number', default: 64, help: 'image side' },
   batch: { type: 'number', default: 16, help: 'minibatch' },
   'channel-base': { type: 'number', default: 4096, help: 'channels min(base / res, max)' },

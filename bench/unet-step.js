@@ -3,9 +3,10 @@
 // median ms per step and peak GPU memory held by the engine's pool, at the batch sizes given.
 // Usage: node bench/unet-step.js [--batch 4,24] [--size 256] [--steps N] [--profile]
 import * as E from '../dist/index.js';
+import { parseArgsOrExit } from '../dist/cli/index.js';
 import { timeMedian } from './harness.js';
 
-const args = E.parseArgs(process.argv.slice(2), {
+const args = parseArgsOrExit(process.argv.slice(2), {
   batch: { type: 'string', default: '4,24', help: 'comma-separated batch sizes' },
   size: { type: 'number', default: 256, help: 'image side' },
   steps: { type: 'number', default: 5, help: 'timed steps per batch size (median reported)' },

@@ -6,7 +6,8 @@
 import { timeMedian } from './harness.js';
 
 const E = await import(`../${process.env.DIST ?? 'dist'}/index.js`);
-const args = E.parseArgs(process.argv.slice(2), {
+const { parseArgsOrExit } = await import(`../${process.env.DIST ?? 'dist'}/cli/index.js`);
+const args = parseArgsOrExit(process.argv.slice(2), {
   batch: { type: 'number', default: 12, help: 'images per forward' },
   size: { type: 'number', default: 224, help: 'image side (a multiple of 14)' },
   models: { type: 'string', default: 'vits14,vitb14', help: 'comma-separated DINOV2_CONFIGS names' },

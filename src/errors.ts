@@ -1,10 +1,12 @@
 // Errors the user can fix. Entry points print such an error as one line (its message names the
 // problem and the fix) and exit with status 2; anything else is a bug and keeps its stack trace.
 // They live at the root of the application so that every room (io, data, models, cli) can throw
-// them without importing another room.
+// them without importing another room. UserError extends the engine's InputError (a weights file
+// that does not fit, no adapter), so one `instanceof InputError` finds every error of either layer.
+import { InputError } from './engine/index.js';
 
 /** A problem with the user's input (an option, a file, a checkpoint): the message says what to do. */
-export class UserError extends Error {
+export class UserError extends InputError {
   constructor(message: string) {
     super(message);
     this.name = 'UserError';

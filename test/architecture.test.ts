@@ -3,7 +3,8 @@
 // module imports itself back through a chain (type imports included); no side-effect imports.
 // Mistakes these tests catch (each made once by hand): kernels/elementwise.ts importing
 // '../src/data/rng.js'; src/sraseg/sa.ts importing '../../kernels/reduce.js' directly; reduce.ts
-// importing elementwise.ts again (the old cycle); `import './x.js';` registration in a kernel file.
+// importing elementwise.ts again (the old cycle); `import './x.js';` registration in a kernel file;
+// src/cli/commands/eval-acdc.ts importing '../../train/evaluate.js' (a second engine in its bundle).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from './harness.js';
@@ -65,6 +66,17 @@ test('the application reaches the engine through src/engine/index.ts only', () =
     .filter((e) => !isEngine(e.from) && e.target && isEngine(e.target) && e.target !== 'src/engine/index.ts')
     .map((e) => `${e.from} imports '${e.spec}'`);
   assert.equal(bad, [], `deep imports into the engine:\n${bad.join('\n')}`);
+});
+
+test('the commands (src/cli/) use the library through src/index.ts only, and the library does not export them', () => {
+  // dist/cli/<name>.js keeps src/index.ts external (one shared dist/index.js); a deep import from a
+  // command would bundle a second copy of those modules — a second runtime, a second UserError class.
+  const bad = edges
+    .filter((e) => e.from.startsWith('src/cli/') && e.target && !e.target.startsWith('src/cli/') && e.target !== 'src/index.ts')
+    .map((e) => `${e.from} imports '${e.spec}'`);
+  assert.equal(bad, [], `deep imports from the command-line layer:\n${bad.join('\n')}`);
+  const exported = edges.filter((e) => !e.from.startsWith('src/cli/') && e.target?.startsWith('src/cli/')).map((e) => `${e.from} imports '${e.spec}'`);
+  assert.equal(exported, [], 'the library imports the command-line layer');
 });
 
 test('no import cycles among src/ and kernels/ (type imports included)', () => {

@@ -1,61 +1,71 @@
-// What every segmentation training CLI shares (bench/train-acdc.js, bench/train-fundus.js): the
-// method options (supervised | bcp | sra-seg, the SRA-Seg switches, SA, SGD, schedule, run folder),
-// their checks, and the call into the trainers. Each CLI adds its data options and its defaults.
-import type { SegDataset } from '../data/dataset.js';
-import type { BlendKernel } from '../sraseg/mixing.js';
-import type { SaMode } from '../sraseg/sa.js';
-import type { StageResult, Validator } from '../train/stage.js';
-import { trainSemiSupervised, type SemiMethod } from '../sraseg/train.js';
-import { trainSupervised } from '../train/supervised.js';
-import type { OptionSpec, Parsed } from './args.js';
+// What every segmentation training command shares (train-acdc, train-fundus): the method options
+// (supervised | bcp | sra-seg, the SRA-Seg switches, SA, SGD, schedule, run folder) declared in ONE
+// place with their constraints, the checks that involve several of them or the data, and the call
+// into the trainers. Each command adds its data options and may override a default or a help text.
+import {
+  checkDinov2Weights,
+  checkUNetClasses,
+  readUNetCheckpoint,
+  trainSemiSupervised,
+  trainSupervised,
+  UserError,
+  type BlendKernel,
+  type SegDataset,
+  type StageResult,
+  type Validator,
+} from '../index.js';
+import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, PROBABILITY, SEED } from './common-options.js';
+import { defineOptions, UsageError, type OptionValues } from './options.js';
 
 export const METHODS = ['supervised', 'bcp', 'sra-seg'] as const;
-const SA_MODES = ['features', 'prediction', 'published'] as const;
-const BLENDS = ['avgpool3', 'gauss5', 'box7'] as const;
+export const SA_MODES = ['features', 'prediction', 'published'] as const;
+export const BLENDS = ['avgpool3', 'gauss5', 'box7'] as const satisfies readonly BlendKernel[];
 
-/** Options whose meaning is the same for every dataset; a CLI may override a default or a help text. */
-export const METHOD_OPTIONS: Record<string, OptionSpec> = {
-  method: { type: 'string', default: 'supervised', help: 'supervised | bcp | sra-seg' },
-  iterations: { type: 'number', help: 'supervised: training iterations; bcp/sra-seg: self-training iterations' },
-  'pre-iterations': { type: 'number', help: 'bcp/sra-seg pre-training iterations (0 skips pre-training; use with --init)' },
-  init: { type: 'string', help: "start the student from these UNet weights (.safetensors, e.g. a supervised run's model_best) instead of a random initialisation" },
-  batch: { type: 'number', help: 'labeled images per batch' },
-  'unlabeled-batch': { type: 'number', help: 'bcp/sra-seg: unlabeled images per batch (default: as --batch)' },
-  ema: { type: 'number', default: 0.99, help: 'bcp/sra-seg: EMA decay of the teacher' },
+/** Options whose meaning is the same for every dataset; a command may override a default or a help text. */
+export const METHOD_OPTIONS = defineOptions({
+  method: { type: 'string', default: 'supervised', choices: METHODS, help: 'training method' },
+  iterations: { ...POSITIVE_INT, help: 'supervised: training iterations; bcp/sra-seg: self-training iterations' },
+  'pre-iterations': { ...NON_NEGATIVE_INT, help: 'bcp/sra-seg pre-training iterations (0 skips pre-training; use with --init)' },
+  init: { type: 'string', metavar: 'file', help: "start the student from these UNet weights (.safetensors, e.g. a supervised run's model_best) instead of a random initialisation" },
+  batch: { ...POSITIVE_INT, help: 'labeled images per batch (bcp/sra-seg: even, split into halves)' },
+  'unlabeled-batch': { ...POSITIVE_INT, multipleOf: 2, why: 'split into halves a and b', help: 'bcp/sra-seg: unlabeled images per batch (default: as --batch)' },
+  ema: { ...PROBABILITY, default: 0.99, help: 'bcp/sra-seg: EMA decay of the teacher' },
   'teacher-eval': { type: 'boolean', default: false, help: 'run the teacher in eval mode for pseudo-labels (published: train mode)' },
   'largest-component': { type: 'boolean', default: true, help: 'keep the largest connected component per class in pseudo-labels' },
   'soft-mix': { type: 'boolean', default: true, help: 'sra-seg: smoothed mask, labels blended with the same α (--no-soft-mix for Table 3)' },
   'soft-loss': { type: 'boolean', default: true, help: 'sra-seg: soft Dice + soft CE (--no-soft-loss for Table 3)' },
   sa: { type: 'boolean', default: true, help: 'sra-seg: similarity-alignment loss in self-training (needs --dinov2; --no-sa to train without it)' },
-  dinov2: { type: 'string', help: 'DINOv2 weights for SA: torch-hub .pth (e.g. dinov2_vits14_pretrain.pth) or Hugging Face model.safetensors' },
-  'sa-mode': { type: 'string', default: 'features', help: "SA: 'features' (UNet bottleneck → learned projection) | 'prediction' (DINOv2 on soft predictions vs one-hot labels) | 'published' (DINOv2 on raw images, no gradient, as the published code)" },
-  'sa-lambda': { type: 'number', default: 0.1, help: 'SA weight λ' },
-  'vit-size': { type: 'number', default: 224, help: 'side the ViT sees (a multiple of 14)' },
-  blend: { type: 'string', default: 'avgpool3', help: 'sra-seg mask smoothing: avgpool3 (paper) | gauss5 (published ACDC code) | box7 (published fundus code)' },
+  dinov2: { type: 'string', metavar: 'file', help: 'DINOv2 weights for SA: torch-hub .pth (e.g. dinov2_vits14_pretrain.pth) or Hugging Face model.safetensors' },
+  'sa-mode': {
+    type: 'string',
+    default: 'features',
+    choices: SA_MODES,
+    help: "SA: 'features' (UNet bottleneck → learned projection), 'prediction' (DINOv2 on soft predictions vs one-hot labels), 'published' (DINOv2 on raw images, no gradient, as the published code)",
+  },
+  'sa-lambda': { ...NON_NEGATIVE, default: 0.1, help: 'SA weight λ' },
+  'vit-size': { ...POSITIVE_INT, multipleOf: 14, why: "DINOv2's patches are 14 pixels", default: 224, help: 'side the ViT sees' },
+  blend: { type: 'string', default: 'avgpool3', choices: BLENDS, help: 'sra-seg mask smoothing: avgpool3 (paper), gauss5 (published ACDC code), box7 (published fundus code)' },
   'zero-pad': { type: 'boolean', default: false, help: 'sra-seg: smooth with zero padding, blending the image border (as the published code)' },
-  lr: { type: 'number', default: 0.01, help: 'SGD learning rate (constant, as published)' },
-  momentum: { type: 'number', default: 0.9, help: 'SGD momentum' },
-  'weight-decay': { type: 'number', default: 1e-4, help: 'SGD weight decay' },
-  seed: { type: 'number', default: 1337, help: 'seed for weights, dropout, sampling and augmentation' },
-  'val-every': { type: 'number', help: 'iterations between validations' },
-  'log-every': { type: 'number', default: 10, help: 'iterations between loss read-backs' },
-  out: { type: 'string', help: 'run folder (default runs/<method>-<data>-<time>)' },
+  lr: { ...POSITIVE, default: 0.01, help: 'SGD learning rate (constant, as published)' },
+  momentum: { type: 'number', min: 0, below: 1, default: 0.9, help: 'SGD momentum' },
+  'weight-decay': { ...NON_NEGATIVE, default: 1e-4, help: 'SGD weight decay' },
+  seed: { ...SEED, default: 1337, help: 'seed for weights, dropout, sampling and augmentation' },
+  'val-every': { ...POSITIVE_INT, help: 'iterations between validations' },
+  'log-every': { ...POSITIVE_INT, default: 10, help: 'iterations between loss read-backs' },
+  out: { type: 'string', metavar: 'dir', help: 'run folder (default runs/<method>-<data>-<time>)' },
   resume: { type: 'boolean', default: false, help: 'continue the run in --out exactly where its last checkpoint left it' },
-};
+});
 
-/** The first problem with the method options, as a message for the user; null when they are fine. */
-export function methodArgsProblem(args: Parsed): string | null {
-  const oneOf = (name: string, allowed: readonly string[]) =>
-    allowed.includes(args[name] as string) ? null : `--${name} ${args[name]}: unknown (${allowed.join(' | ')})`;
-  return (
-    oneOf('method', METHODS) ??
-    oneOf('sa-mode', SA_MODES) ??
-    oneOf('blend', BLENDS) ??
-    (args.method === 'sra-seg' && args.sa && !args.dinov2
-      ? 'sra-seg: the SA loss needs DINOv2 weights: pass --dinov2 <file> (nothing is downloaded at run time), or --no-sa.'
-      : null) ??
-    (args.resume && !args.out ? '--resume needs --out <run folder>' : null)
-  );
+export type MethodArgs = OptionValues<typeof METHOD_OPTIONS>;
+
+const isSemi = (args: MethodArgs) => args.method !== 'supervised';
+
+/** Checks among the method flags alone (before any data is opened); throws a one-line UsageError. */
+export function checkMethodArgs(args: MethodArgs): void {
+  if (args.resume && !args.out) throw new UsageError('--resume needs --out <run folder>: the folder of the run to continue');
+  if (args.method === 'sra-seg' && args.sa && !args.dinov2) {
+    throw new UsageError('--method sra-seg: the SA loss needs DINOv2 weights: pass --dinov2 <file> (nothing is downloaded at run time), or --no-sa');
+  }
 }
 
 /** What the dataset decides: sizes, schedule defaults already resolved, the run folder, validation. */
@@ -70,42 +80,61 @@ export interface RunSettings {
   validate?: Validator;
 }
 
+/**
+ * Everything the run needs, checked before the run folder is created or training starts: the data's
+ * files (preflight), that the split can fill a batch, the --init and --dinov2 files. Throws UserError.
+ */
+export function checkRun(data: SegDataset, args: MethodArgs, run: RunSettings): void {
+  data.preflight?.();
+  if (!data.valVolumes.length) throw new UserError(`${data.describe()}: nothing to validate on`);
+  const labeled = data.labeledIndices.length;
+  if (labeled < run.batch) {
+    throw new UserError(`--batch ${run.batch}: the labeled split has only ${labeled} image(s); lower --batch or label more images`);
+  }
+  if (isSemi(args)) {
+    if (run.batch % 2) throw new UserError(`--batch ${run.batch}: --method ${args.method} splits each batch into halves a and b, so it must be even`);
+    if (!data.unlabeledIndices.length) throw new UserError(`--method ${args.method}: the unlabeled pool is empty; label fewer images or give an unlabeled folder`);
+  }
+  if (args.init) checkUNetClasses(readUNetCheckpoint(args.init), data.numClasses, '--init for this data');
+  if (args.method === 'sra-seg' && args.sa && args.dinov2) checkDinov2Weights(args.dinov2);
+}
+
 /** Train with the method the options name; returns the (self-training) stage's result. */
-export async function trainWithMethod(data: SegDataset, args: Parsed, run: RunSettings): Promise<StageResult> {
+export async function trainWithMethod(data: SegDataset, args: MethodArgs, run: RunSettings): Promise<StageResult> {
   const common = {
-    lr: args.lr as number,
-    momentum: args.momentum as number,
-    weightDecay: args['weight-decay'] as number,
-    seed: args.seed as number,
+    lr: args.lr,
+    momentum: args.momentum,
+    weightDecay: args['weight-decay'],
+    seed: args.seed,
     size: run.size,
     valEvery: run.valEvery,
     valLimit: run.valLimit,
-    logEvery: args['log-every'] as number,
+    logEvery: args['log-every'],
     out: run.out,
-    resume: args.resume as boolean,
-    init: args.init as string | undefined,
+    resume: args.resume,
+    init: args.init,
     validate: run.validate,
   };
   if (args.method === 'supervised') return trainSupervised(data, { ...common, iterations: run.iterations, batch: run.batch });
   const { self } = await trainSemiSupervised(data, {
     ...common,
-    method: args.method as SemiMethod,
+    method: args.method,
     preIterations: run.preIterations,
     selfIterations: run.iterations,
     labeledBatch: run.batch,
-    unlabeledBatch: (args['unlabeled-batch'] as number | undefined) ?? run.batch,
-    emaAlpha: args.ema as number,
+    unlabeledBatch: args['unlabeled-batch'] ?? run.batch,
+    emaAlpha: args.ema,
     teacherMode: args['teacher-eval'] ? 'eval' : 'train',
-    largestComponent: args['largest-component'] as boolean,
-    softMix: args['soft-mix'] as boolean,
-    softLoss: args['soft-loss'] as boolean,
-    blend: args.blend as BlendKernel,
-    zeroPad: args['zero-pad'] as boolean,
-    sa: args.method === 'sra-seg' && (args.sa as boolean),
-    dinov2: args.dinov2 as string | undefined,
-    saMode: args['sa-mode'] as SaMode,
-    saLambda: args['sa-lambda'] as number,
-    vitSize: args['vit-size'] as number,
+    largestComponent: args['largest-component'],
+    softMix: args['soft-mix'],
+    softLoss: args['soft-loss'],
+    blend: args.blend,
+    zeroPad: args['zero-pad'],
+    sa: args.method === 'sra-seg' && args.sa,
+    dinov2: args.dinov2,
+    saMode: args['sa-mode'],
+    saLambda: args['sa-lambda'],
+    vitSize: args['vit-size'],
   });
   return self;
 }

@@ -44,6 +44,12 @@ export interface SegDataset {
   getVolume(name: string): VolumeSample;
   /** One human-readable line: source, sizes, split. */
   describe(): string;
+  /**
+   * Opens every file the set will read (headers, not pixels) and throws the first problem as a
+   * DataError naming the file: what a command runs before creating a run folder or training, so a
+   * truncated validation file is found at start, not hours later. Absent where nothing is read (phantom).
+   */
+  preflight?(): void;
 }
 
 /** Checks an image/label pair before it enters the pipeline. */

@@ -10,8 +10,9 @@
 // nearest for the mask. Volumes stay at native resolution: evaluation scores there, inside the FOV.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserError } from '../errors.js';
 import { DataError, type SegDataset, type SliceSample, type VolumeSample } from './dataset.js';
-import { binaryMask, intensity, readImageFile, type InputChannel } from './image-decode.js';
+import { binaryMask, inspectImageFile, intensity, readImageFile, type InputChannel } from './image-decode.js';
 import { resizeFiltered } from './resample.js';
 import { SeededRng } from './rng.js';
 import { zoomNearest } from './zoom.js';
@@ -116,7 +117,7 @@ export class FundusDataset implements SegDataset {
     opts: { size?: number; channel?: InputChannel },
   ) {
     if (!(Number.isInteger(labeled) && labeled >= 0 && labeled <= train.length)) {
-      throw new Error(`FundusDataset: ${labeled} labeled images requested, the training pool has ${train.length}`);
+      throw new UserError(`fundus split: ${labeled} labeled images requested, the training pool has ${train.length}: ask for at most ${train.length}`);
     }
     this.size = opts.size ?? 256;
     this.channel = opts.channel ?? 'green';
@@ -138,13 +139,31 @@ export class FundusDataset implements SegDataset {
     const evaluateOn = opts.evaluateOn ?? 'validation';
     const validation = evaluateOn === 'test' ? 0 : opts.validation ?? (layout === 'drive' ? 4 : 80);
     if (!(Number.isInteger(validation) && validation >= 0 && validation + opts.labeled <= pool.length)) {
-      throw new Error(`fundus split: ${opts.labeled} labeled + ${validation} validation images requested, the training part has ${pool.length}`);
+      throw new UserError(`fundus split: ${opts.labeled} labeled + ${validation} validation images requested, the training part has ${pool.length}: lower --labeled or --validation`);
     }
     const evaluation = evaluateOn === 'test' ? listFundusRecords(opts.root, layout, 'test') : pool.slice(pool.length - validation);
     const rest = pool.slice(0, pool.length - validation);
     const unlabeled = Math.max(0, Math.min(opts.unlabeled ?? Infinity, rest.length - opts.labeled));
     const train = rest.slice(0, opts.labeled + unlabeled);
     return new FundusDataset(opts.root, layout, train, evaluation, opts.labeled, evaluateOn, opts);
+  }
+
+  /**
+   * Checks every photograph in use (training and evaluation) before work starts: image, vessel mask and
+   * FOV mask exist, are complete PNG/TIFF/GIF files (headers and ends only, no decoding), and agree in
+   * size. Throws the first problem as a DataError naming the file.
+   */
+  preflight(): void {
+    for (const r of this.records.values()) {
+      const image = inspectImageFile(r.image);
+      for (const [file, what] of [[r.label, 'vessel mask'], [r.fov, 'field-of-view mask']] as const) {
+        if (!file) continue;
+        const mask = inspectImageFile(file);
+        if (mask.width !== image.width || mask.height !== image.height) {
+          throw new DataError(file, `${what} is ${mask.width}×${mask.height}, the image ${image.width}×${image.height}`, 'Use the mask that belongs to this image');
+        }
+      }
+    }
   }
 
   /** A training image resized to size×size (label: nearest). */

@@ -83,3 +83,59 @@ export function binaryMask(img: RgbaImage): Uint8Array {
   for (let i = 0; i < n; i++) out[i] = +(img.rgba[4 * i] > 127);
   return out;
 }
+
+/** Format, size and completeness of an image file, from its header and its last bytes (no pixel decoding). */
+export interface ImageHeader {
+  format: Format;
+  width: number;
+  height: number;
+}
+
+/**
+ * Reads only what locates the pixels: PNG's IHDR and its closing IEND chunk, GIF's screen size and
+ * trailer byte, TIFF's first directory and that its strips (or tiles) lie inside the file. Finds a
+ * missing, foreign or truncated file without decoding it (cheap enough for 800 FIVES photographs).
+ */
+export function inspectImageBytes(bytes: Uint8Array, file = '<bytes>'): ImageHeader {
+  const format = sniffFormat(bytes);
+  if (!format) throw new DataError(file, 'not a PNG, TIFF or GIF file', 'Convert the image to PNG');
+  const truncated = () => new DataError(file, `truncated ${format.toUpperCase()} (${bytes.length} bytes)`, 'Replace it with the complete file');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (format === 'png') {
+    if (bytes.length < 45) throw truncated();
+    const iend = String.fromCharCode(...bytes.subarray(bytes.length - 8, bytes.length - 4));
+    if (iend !== 'IEND') throw truncated();
+    return { format, width: view.getUint32(16), height: view.getUint32(20) };
+  }
+  if (format === 'gif') {
+    if (bytes.length < 14 || bytes[bytes.length - 1] !== 0x3b) throw truncated();
+    return { format, width: view.getUint16(6, true), height: view.getUint16(8, true) };
+  }
+  // TIFF: the first directory's offset follows the byte-order mark; DRIVE's files keep it at the end.
+  if (bytes.length < 8 || view.getUint32(4, bytes[0] === 0x49) + 2 > bytes.length) throw truncated();
+  let page: Record<string, number[] | undefined>;
+  try {
+    [page] = UTIF.decode(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer) as unknown as Record<string, number[] | undefined>[];
+  } catch (e) {
+    throw new DataError(file, `unreadable TIFF (${(e as Error).message})`, 'Check that the file is complete');
+  }
+  const width = page?.t256?.[0];
+  const height = page?.t257?.[0];
+  if (!width || !height) throw new DataError(file, 'TIFF without image size tags', 'Convert the image to PNG');
+  // Strips (273 offsets, 279 byte counts) or tiles (324, 325).
+  const offsets = page.t273 ?? page.t324 ?? [];
+  const counts = page.t279 ?? page.t325 ?? [];
+  for (let i = 0; i < offsets.length; i++) if (offsets[i] + (counts[i] ?? 0) > bytes.length) throw truncated();
+  return { format, width, height };
+}
+
+/** inspectImageBytes on a file; a missing file is a DataError like readImageFile's. */
+export function inspectImageFile(file: string): ImageHeader {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    throw new DataError(file, 'image file not found', 'Check the dataset folder layout');
+  }
+  return inspectImageBytes(bytes, file);
+}

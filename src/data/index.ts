@@ -4,6 +4,7 @@ export { validatePair, type SegDataset, type SliceSample, type VolumeSample } fr
 export { SeededRng, deriveSeed, type RngState } from './rng.js';
 export {
   AcdcDataset,
+  checkAcdcHeader,
   ACDC_CLASS_NAMES,
   ACDC_NUM_CLASSES,
   ACDC_STANDARD_SPLITS,
@@ -30,9 +31,9 @@ export {
   type Augmentation,
 } from './augment.js';
 export { TwoStreamBatchSampler, type TwoStreamBatch, type TwoStreamSamplerState } from './sampler.js';
-export { ensureHdf5Ready, readHdf5Datasets, type Hdf5Array, type HostArray } from '../io/hdf5.js';
+export { ensureHdf5Ready, inspectHdf5Datasets, readHdf5Datasets, type Hdf5Array, type Hdf5DatasetInfo, type HostArray } from '../io/hdf5.js';
 export { readNifti, readAcdcNifti, minMaxNormalise, type NiftiVolume } from '../io/nifti.js';
-export { WithUnlabeled, readSliceFile } from './synthetic.js';
+export { WithUnlabeled, checkSliceFile, readSliceFile } from './synthetic.js';
 export { FundusDataset, FUNDUS_CLASS_NAMES, detectFundusLayout, findDriveRoot, listFundusRecords, type FundusLayout, type FundusOptions, type FundusRecord } from './fundus.js';
-export { decodeImageBytes, readImageFile, intensity, binaryMask, type InputChannel, type RgbaImage } from './image-decode.js';
+export { decodeImageBytes, inspectImageBytes, inspectImageFile, readImageFile, intensity, binaryMask, type ImageHeader, type InputChannel, type RgbaImage } from './image-decode.js';
 export { axisTaps, resizeFiltered } from './resample.js';

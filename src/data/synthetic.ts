@@ -5,7 +5,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { PNG } from 'pngjs';
-import { ensureHdf5Ready, readHdf5Datasets } from '../io/hdf5.js';
+import { ensureHdf5Ready, inspectHdf5Datasets, readHdf5Datasets } from '../io/hdf5.js';
+import { inspectImageFile } from './image-decode.js';
 import { DataError, type SegDataset, type SliceSample, type VolumeSample } from './dataset.js';
 
 export function readSliceFile(path: string): SliceSample {
@@ -67,6 +68,12 @@ export class WithUnlabeled implements SegDataset {
     return new WithUnlabeled(base, folder, files);
   }
 
+  /** The base set's files, then every slice of the folder: a complete PNG, or HDF5 with a 2D 'image'. */
+  preflight(): void {
+    this.base.preflight?.();
+    for (const f of this.files) checkSliceFile(join(this.folder, f));
+  }
+
   getSlice(index: number): SliceSample {
     const nLabeled = this.labeledIndices.length;
     if (index < nLabeled) return this.base.getSlice(this.base.labeledIndices[index]);
@@ -82,4 +89,14 @@ export class WithUnlabeled implements SegDataset {
   describe(): string {
     return `${this.base.describe()} — unlabeled pool replaced by ${this.files.length} slices from ${this.folder}`;
   }
+}
+
+/** The header check of a slice file readSliceFile would read (no pixel decoding). */
+export function checkSliceFile(path: string): void {
+  if (extname(path).toLowerCase() === '.png') {
+    if (inspectImageFile(path).format !== 'png') throw new DataError(path, 'not a PNG file despite its name', 'Regenerate the file or remove it from the folder');
+    return;
+  }
+  const { image } = inspectHdf5Datasets(path, ['image']);
+  if (image.shape.length !== 2) throw new DataError(path, `'image' has shape [${image.shape}], expected [H, W]`, 'Write one 2D slice per file');
 }

@@ -1,8 +1,10 @@
 // StyleGAN2 run files: the training checkpoint (three networks, both Adams and the loop state in one
 // safetensors file, written atomically) and the standalone generator with its config in the metadata.
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import { type Adam, type Generator, type HostTensor, loadModuleFromHost, loadSafetensors, type Module, moduleToHost, type OptimizerStateDict, saveSafetensors } from '../engine/index.js';
+import { type Adam, type Generator, type HostTensor, loadModuleFromHost, loadSafetensors, type Module, moduleToHost, type OptimizerStateDict, saveSafetensors, StateDictMismatch } from '../engine/index.js';
+import { UserError } from '../errors.js';
 import { looksLikePickle } from '../io/stylegan-pkl.js';
+import { wrongModelMessage } from '../models/weights.js';
 import { StyleGAN2Generator, type GeneratorConfig } from '../models/stylegan2/generator.js';
 import type { SeededRng } from '../data/rng.js';
 import type { AdaController } from './ada-controller.js';
@@ -86,19 +88,31 @@ export async function saveNetwork(path: string, G: StyleGAN2Generator, config: G
  * G_ema of an official StyleGAN2-ADA network-snapshot-*.pkl. The format is sniffed from the bytes.
  */
 export function loadGenerator(path: string): StyleGAN2Generator {
-  if (!existsSync(path)) throw new Error(`${path}: no such generator file (train one with bench/train-stylegan.js; it writes <out>/G_ema.safetensors)`);
-  const head = readHead(path, 4);
-  if (looksLikePickle(head)) return loadPklGenerator(path);
-  if (head[0] === 0x50 && head[1] === 0x4b) {
-    throw new Error(`${path}: a zip archive (a torch.save checkpoint?), not a generator: pass <run>/G_ema.safetensors or an official StyleGAN2-ADA network-snapshot-*.pkl`);
+  if (readGeneratorKind(path) === 'pkl') return loadPklGenerator(path);
+  const { tensors, config } = readGeneratorFile(path);
+  const G = new StyleGAN2Generator(config).eval();
+  try {
+    loadModuleFromHost(G, tensors);
+  } catch (e) {
+    G.dispose();
+    if (e instanceof StateDictMismatch) throw e.withSource(path);
+    throw e;
   }
-  const { tensors, metadata } = loadSafetensors(path);
-  if (metadata.format !== 'sraseg-stylegan2-generator' || !metadata.config) {
-    throw new Error(`${path}: not a generator written by this project (no config in its metadata); pass <run>/G_ema.safetensors`);
-  }
-  const G = new StyleGAN2Generator(JSON.parse(metadata.config) as GeneratorConfig).eval();
-  loadModuleFromHost(G, tensors);
   return G;
+}
+
+/**
+ * What a generator file is, from its first bytes (not its extension): this project's safetensors or
+ * an official StyleGAN2-ADA pickle. Missing files and torch zip archives are one-line UserErrors.
+ */
+export function readGeneratorKind(path: string): 'safetensors' | 'pkl' {
+  if (!existsSync(path)) throw new UserError(`${path}: no such generator file (train one with bench/train-stylegan.js; it writes <out>/G_ema.safetensors)`);
+  const head = readHead(path, 4);
+  if (looksLikePickle(head)) return 'pkl';
+  if (head[0] === 0x50 && head[1] === 0x4b) {
+    throw new UserError(`${path}: a zip archive (a torch.save checkpoint?), not a generator: pass <run>/G_ema.safetensors or an official StyleGAN2-ADA network-snapshot-*.pkl`);
+  }
+  return 'safetensors';
 }
 
 function readHead(path: string, n: number): Uint8Array {
@@ -109,4 +123,16 @@ function readHead(path: string, n: number): Uint8Array {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Reads and checks a generator file on the CPU (before any work starts); one-line UserErrors name the file. */
+export function readGeneratorFile(path: string): { tensors: Map<string, HostTensor>; config: GeneratorConfig } {
+  if (readGeneratorKind(path) === 'pkl') throw new UserError(`${path}: an official StyleGAN2-ADA pickle; read it with loadStyleGanPkl (generate.js does)`);
+  const { tensors, metadata } = loadSafetensors(path);
+  const wrong = wrongModelMessage(path, tensors.keys(), 'stylegan2-generator');
+  if (wrong) throw new UserError(`${wrong}; pass <run>/G_ema.safetensors`);
+  if (metadata.format !== 'sraseg-stylegan2-generator' || !metadata.config) {
+    throw new UserError(`${path}: a generator without its network config in the metadata (not written by this project); pass <run>/G_ema.safetensors`);
+  }
+  return { tensors, config: JSON.parse(metadata.config) as GeneratorConfig };
 }

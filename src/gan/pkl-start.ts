@@ -1,6 +1,7 @@
 // Training that starts from an official StyleGAN2-ADA snapshot (`train-stylegan.js --resume-from-pkl`):
 // the snapshot fixes the networks' configuration and supplies G, D, G_ema and ADA's p. As in the
 // official `--resume`, only the networks carry over (not the optimiser state or the image count).
+import { UserError } from '../errors.js';
 import type { HostTensor } from '../engine/index.js';
 import { loadStyleGanPkl, type StyleGanPkl } from '../io/stylegan-pkl.js';
 import type { DiscriminatorConfig } from '../models/stylegan2/discriminator.js';
@@ -78,7 +79,7 @@ export function trainingStart(pkl: StyleGanPkl, given: PklFlagValues = {}): Styl
   const clashes = (Object.keys(fixed) as (keyof PklFlagValues)[])
     .filter((flag) => given[flag] !== undefined && given[flag] !== fixed[flag][0])
     .map((flag) => `--${flag} ${given[flag]} contradicts its ${fixed[flag][1]} ${fixed[flag][0]}`);
-  if (clashes.length) throw new Error(`${src}: ${clashes.join('; ')} (the snapshot fixes the networks: drop these flags)`);
+  if (clashes.length) throw new UserError(`${src}: ${clashes.join('; ')} (the snapshot fixes the networks: drop these flags)`);
   const augmentNet = pkl.networks.get('augment_pipe');
   return {
     source: src,

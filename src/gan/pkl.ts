@@ -4,6 +4,7 @@
 // the official constructors do), and the weights load strictly by their state-dict names. Whatever
 // the engine does not implement — conditioning, other architectures, other filters, Freeze-D, … — is
 // refused in one line naming the setting, never approximated.
+import { UserError } from '../errors.js';
 import { loadStyleGanPkl, type PklNetwork, type StyleGanPkl } from '../io/stylegan-pkl.js';
 import { type HostTensor, loadModuleFromHost, type Module } from '../engine/index.js';
 import { Discriminator, type DiscriminatorConfig } from '../models/stylegan2/discriminator.js';
@@ -12,7 +13,7 @@ import { RESAMPLE_TAPS } from '../models/stylegan2/layers.js';
 import { AUGMENT_RANGES, type AugmentProbabilities, type AugmentRanges } from './ada.js';
 
 /** A configuration the engine cannot reproduce; the message is one line naming the setting. */
-export class UnsupportedPklConfigError extends Error {}
+export class UnsupportedPklConfigError extends UserError {}
 
 type Kw = Record<string, unknown>;
 

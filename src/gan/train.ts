@@ -10,7 +10,7 @@
 // fakes<kimg>.png snapshot grids of G_ema on fixed latents, curves.png.
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Adam, add, emaUpdate, flush, Generator, keep, type Module, mul, noGrad, randn, slice, type Tensor, tidy, updateEmaModel, writeFileAtomic } from '../engine/index.js';
+import { Adam, emaUpdate, flush, Generator, keep, type Module, noGrad, randn, slice, type Tensor, tidy, updateEmaModel, writeFileAtomic } from '../engine/index.js';
 import { formatMemory, memoryRow } from '../report/memory.js';
 import { ProgressBar } from '../report/progress.js';
 import { SeededRng, deriveSeed } from '../data/rng.js';
@@ -23,20 +23,10 @@ import { AdaController } from './ada-controller.js';
 import { GAN_LOSS_DEFAULTS, StyleGAN2Loss, type GanLossConfig } from './loss.js';
 import { loadCheckpoint, saveCheckpoint, saveNetwork, type GanSnapshot } from './checkpoint.js';
 import { plotGanCurves } from './curves.js';
+import { embedAll, imagesOf, type FeatureNetwork, type SetDistance } from './measure.js';
 import { loadPklWeights } from './pkl.js';
 import type { PklNetworkFields, StyleGanStart } from './pkl-start.js';
 import type { RealImageSet } from './reals.js';
-
-/** What the snapshots measure FD/KID with: a frozen network embedding images in [0, 1]. */
-export interface FeatureNetwork {
-  /** Named honestly in the log ('FD-DINOv2', 'FD-UNet-encoder'). */
-  readonly name: string;
-  /** images [N, 1, H, W] in [0, 1] → features [N, D]. */
-  embed(images: Tensor): Tensor;
-}
-
-/** FD (and KID) between feature sets, [N, D] row-major on the host. */
-export type SetDistance = (real: Float32Array, fake: Float32Array, dim: number) => { fd: number; kid?: number };
 
 export interface StyleGanTrainConfig extends GanLossConfig {
   out: string;
@@ -361,51 +351,6 @@ export async function trainStyleGAN(
   function synthesize(z: Tensor): Tensor {
     return noGrad(() => G_ema.forward(z, { noiseMode: 'const' }));
   }
-}
-
-/**
- * Runs `make(from, to)` over [0, total) in chunks of 16 images: a generator's activations for a whole
- * set at once can exceed an adapter's largest buffer (Dawn→OpenGL: 128 MiB).
- */
-async function forChunks(total: number, visit: (from: number, to: number) => Promise<void>): Promise<void> {
-  for (let i = 0; i < total; i += 16) await visit(i, Math.min(total, i + 16));
-}
-
-/** The images `make` produces, read back and concatenated. */
-async function imagesOf(make: (from: number, to: number) => Tensor, total: number): Promise<Float32Array> {
-  const parts: Float32Array[] = [];
-  await forChunks(total, async (from, to) => {
-    const t = make(from, to);
-    parts.push((await t.data()) as Float32Array);
-    t.dispose();
-  });
-  return concatArrays(parts);
-}
-
-/** Features [total, D] of the images (in [−1, 1]) that `make(from, to)` produces. */
-async function embedAll(net: FeatureNetwork, make: (from: number, to: number) => Tensor, total: number): Promise<{ data: Float32Array; dim: number }> {
-  let dim = 0;
-  const data = await imagesOf((from, to) => {
-    const f = tidy(() => noGrad(() => net.embed(to01(make(from, to)))));
-    dim = f.shape[1];
-    return f;
-  }, total);
-  return { data, dim };
-}
-
-function concatArrays(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** [−1, 1] → [0, 1], the range the feature networks expect. */
-function to01(images: Tensor): Tensor {
-  return add(mul(images, 0.5), 0.5);
 }
 
 /** Buffers (the mapping's w_avg, constant noise) are copied, not averaged, into G_ema, as published. */

@@ -49,11 +49,42 @@ function hdf5Cause(err: unknown): string {
   return cause || last.trim();
 }
 
+/** Shape and h5wasm dtype code of a dataset, read from the file's header without its values. */
+export interface Hdf5DatasetInfo {
+  shape: number[];
+  dtype: string;
+}
+
 /**
  * Reads the named datasets of one HDF5 file. Throws DataError naming the file when it is missing,
  * is not HDF5, is damaged, or lacks one of the datasets. Requires `await ensureHdf5Ready()` first.
  */
 export function readHdf5Datasets(path: string, names: readonly string[]): Record<string, Hdf5Array> {
+  return withDatasets(path, names, (name, entity) => {
+    let value: unknown;
+    try {
+      value = entity.value;
+    } catch (err) {
+      throw new DataError(path, `dataset '${name}' cannot be read (${hdf5Cause(err)})`, 'Replace it with the original .h5 file');
+    }
+    if (!ArrayBuffer.isView(value) || value instanceof DataView || value instanceof BigInt64Array || value instanceof BigUint64Array) {
+      throw new DataError(path, `dataset '${name}' is not a numeric array (dtype ${JSON.stringify(entity.dtype)})`, 'Store it as a float or integer array');
+    }
+    return { shape: entity.shape ?? [], dtype: String(entity.dtype), data: value as HostArray };
+  });
+}
+
+/**
+ * The shapes and dtypes of the named datasets, without decoding their values: what a preflight
+ * needs to find a missing, truncated (HDF5 checks the stored end of file on open) or mis-shaped file
+ * cheaply. Same errors as readHdf5Datasets.
+ */
+export function inspectHdf5Datasets(path: string, names: readonly string[]): Record<string, Hdf5DatasetInfo> {
+  return withDatasets(path, names, (_, entity) => ({ shape: entity.shape ?? [], dtype: String(entity.dtype) }));
+}
+
+/** Opens the file (read-only, through h5wasm's in-memory FS) and maps each named dataset with `take`. */
+function withDatasets<T>(path: string, names: readonly string[], take: (name: string, entity: h5.Dataset) => T): Record<string, T> {
   if (!isReady) throw new Error('readHdf5Datasets: call `await ensureHdf5Ready()` once before reading');
   let bytes: Uint8Array;
   try {
@@ -77,23 +108,14 @@ export function readHdf5Datasets(path: string, names: readonly string[]): Record
     } catch (err) {
       throw new DataError(path, `damaged HDF5 file (${hdf5Cause(err)})`, 'Replace it with the original .h5 file');
     }
-    const out: Record<string, Hdf5Array> = {};
+    const out: Record<string, T> = {};
     const present = file.keys();
     for (const name of names) {
       const entity = present.includes(name) ? file.get(name) : null;
       if (!(entity instanceof h5.Dataset)) {
         throw new DataError(path, `has no dataset '${name}' (found: ${present.join(', ') || 'nothing'})`, `Provide a file with datasets ${names.map((n) => `'${n}'`).join(' and ')}`);
       }
-      let value: unknown;
-      try {
-        value = entity.value;
-      } catch (err) {
-        throw new DataError(path, `dataset '${name}' cannot be read (${hdf5Cause(err)})`, 'Replace it with the original .h5 file');
-      }
-      if (!ArrayBuffer.isView(value) || value instanceof DataView || value instanceof BigInt64Array || value instanceof BigUint64Array) {
-        throw new DataError(path, `dataset '${name}' is not a numeric array (dtype ${JSON.stringify(entity.dtype)})`, 'Store it as a float or integer array');
-      }
-      out[name] = { shape: entity.shape ?? [], dtype: String(entity.dtype), data: value as HostArray };
+      out[name] = take(name, entity);
     }
     return out;
   } finally {

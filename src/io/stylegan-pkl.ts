@@ -9,6 +9,7 @@
 // which the official loader executes. This reader executes nothing and never reads module_src: it
 // walks the state as data and returns, per network, the class name, the constructor arguments
 // (the network configuration) and the parameters and buffers under their state-dict names.
+import { UserError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { PickleGlobal, unpickle } from './pickle.js';
 import { gather } from './pth.js';
@@ -52,15 +53,15 @@ export function looksLikePickle(head: Uint8Array): boolean {
 }
 
 export function decodeStyleGanPkl(buf: Buffer, source = 'network pickle'): StyleGanPkl {
-  if (!looksLikePickle(buf)) throw new Error(`${source}: not a pickle (a StyleGAN2-ADA network-snapshot-*.pkl starts with a pickle header)`);
+  if (!looksLikePickle(buf)) throw new UserError(`${source}: not a pickle (a StyleGAN2-ADA network-snapshot-*.pkl starts with a pickle header)`);
   const hooks = torchPickleHooks(source, (fn, args) => (fn.toString() === PERSISTENT ? persistent(args[0], source) : undefined));
   const root = unpickle(buf, hooks, source);
-  if (!(root instanceof Map)) throw new Error(`${source}: the pickle holds ${describe(root)}, not the dict of a StyleGAN2-ADA network snapshot`);
+  if (!(root instanceof Map)) throw new UserError(`${source}: the pickle holds ${describe(root)}, not the dict of a StyleGAN2-ADA network snapshot`);
   const networks = new Map<string, PklNetwork>();
   for (const key of SNAPSHOT_NETWORKS) {
     const value = root.get(key);
     if (value === undefined || value === null) continue;
-    if (!(value instanceof PersistentObject)) throw new Error(`${source}: '${key}' is ${describe(value)}, not a torch_utils.persistence network`);
+    if (!(value instanceof PersistentObject)) throw new UserError(`${source}: '${key}' is ${describe(value)}, not a torch_utils.persistence network`);
     networks.set(key, readNetwork(value, `${source}: ${key}`));
   }
   const tsk = root.get('training_set_kwargs');
@@ -72,19 +73,19 @@ export function loadStyleGanPkl(path: string): StyleGanPkl {
   try {
     buf = readFileSync(path);
   } catch (e) {
-    throw new Error(`cannot read network pickle ${path}: ${(e as Error).message}`);
+    throw new UserError(`cannot read network pickle ${path}: ${(e as Error).message}`);
   }
   return decodeStyleGanPkl(buf, path);
 }
 
 /** `_reconstruct_persistent_obj(meta)`, as data. module_src is deliberately never read. */
 function persistent(meta: unknown, source: string): PersistentObject {
-  if (!(meta instanceof Map)) throw new Error(`${source}: a persistent object without its meta dict`);
+  if (!(meta instanceof Map)) throw new UserError(`${source}: a persistent object without its meta dict`);
   const type = meta.get('type');
   const className = meta.get('class_name');
   const state = meta.get('state');
   if (type !== 'class' || typeof className !== 'string' || !(state instanceof Map)) {
-    throw new Error(`${source}: a persistent object of an unknown layout (type ${describe(type)}, version ${describe(meta.get('version'))})`);
+    throw new UserError(`${source}: a persistent object of an unknown layout (type ${describe(type)}, version ${describe(meta.get('version'))})`);
   }
   return new PersistentObject(className, state);
 }
@@ -109,14 +110,14 @@ function collectModule(state: Map<unknown, unknown>, prefix: string, into: Map<s
   const dict = (key: string): Map<unknown, unknown> => {
     const d = state.get(key);
     if (d === undefined) return new Map();
-    if (!(d instanceof Map)) throw new Error(`${source}: module ${prefix || '(root)'} has ${key} = ${describe(d)}`);
+    if (!(d instanceof Map)) throw new UserError(`${source}: module ${prefix || '(root)'} has ${key} = ${describe(d)}`);
     return d;
   };
   const nonPersistent = state.get('_non_persistent_buffers_set');
   const skip = nonPersistent instanceof Set ? nonPersistent : new Set(Array.isArray(nonPersistent) ? nonPersistent : []);
   const tensor = (kind: string, name: unknown, v: unknown) => {
     if (v === null) return; // a registered-but-None parameter or buffer is not in the state dict
-    if (!isTensorData(v)) throw new Error(`${source}: ${kind} ${prefix}${String(name)} is ${describe(v)}, not a tensor`);
+    if (!isTensorData(v)) throw new UserError(`${source}: ${kind} ${prefix}${String(name)} is ${describe(v)}, not a tensor`);
     into.set(`${prefix}${String(name)}`, v);
   };
   for (const [k, v] of dict('_parameters')) tensor('parameter', k, v);
@@ -124,7 +125,7 @@ function collectModule(state: Map<unknown, unknown>, prefix: string, into: Map<s
   for (const [k, child] of dict('_modules')) {
     if (child === null) continue;
     const childState = child instanceof PersistentObject ? child.state : child instanceof PyObject && child.state instanceof Map ? child.state : null;
-    if (!childState) throw new Error(`${source}: submodule ${prefix}${String(k)} is ${describe(child)}, not a module`);
+    if (!childState) throw new UserError(`${source}: submodule ${prefix}${String(k)} is ${describe(child)}, not a module`);
     collectModule(childState, `${prefix}${String(k)}.`, into, source);
   }
 }

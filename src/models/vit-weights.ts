@@ -5,7 +5,9 @@
 // src/models/vit.ts; the configuration is inferred from the tensors' shapes.
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { bf16ToFloat, halfToFloat, loadPth } from '../io/pth.js';
-import { type HostTensor, loadModuleFromHost, loadSafetensors } from '../engine/index.js';
+import { type HostTensor, InputError, loadModuleFromHost, loadSafetensors } from '../engine/index.js';
+import { UserError } from '../errors.js';
+import { wrongModelMessage } from './weights.js';
 import { Dinov2, type Dinov2Config } from './vit.js';
 
 type HostState = Map<string, HostTensor>;
@@ -128,13 +130,34 @@ function isZip(path: string): boolean {
 /** Read either checkpoint form into hub-named host tensors. */
 export function readDinov2State(path: string): HostState {
   if (!existsSync(path)) {
-    throw new Error(
+    throw new UserError(
       `DINOv2 weights not found: ${path}. Weights cannot be downloaded here; copy a checkpoint ` +
         `(torch hub dinov2_vit*14*_pretrain.pth or Hugging Face facebook/dinov2-* model.safetensors) to this path.`,
     );
   }
   const state = isZip(path) ? loadPth(path) : widenHalves(loadSafetensors(path).tensors);
   return isHuggingFaceDinov2(state) ? huggingFaceToHub(state) : state;
+}
+
+/**
+ * Reads DINOv2 weights on the CPU and infers the network, without the GPU: what a command runs before
+ * any work starts. A missing, damaged or foreign file is a one-line UserError naming it.
+ */
+export function checkDinov2Weights(path: string, opts: Dinov2LoadOptions = {}): Dinov2Config {
+  let state: HostState;
+  try {
+    state = readDinov2State(path);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new UserError(`${path}: not readable as DINOv2 weights (${(e as Error).message}); use the torch-hub .pth or a Hugging Face model.safetensors`);
+  }
+  const wrong = wrongModelMessage(path, state.keys(), 'dinov2');
+  if (wrong) throw new UserError(wrong);
+  try {
+    return inferDinov2Config(state, opts);
+  } catch (e) {
+    throw new UserError(`${path}: ${(e as Error).message}`);
+  }
 }
 
 /**

@@ -3,7 +3,11 @@
 // Order of preference: a real GPU; on a CPU-only machine Dawn→OpenGL on llvmpipe, which runs the same
 // WGSL 1.6–2× faster than Dawn→Vulkan on lavapipe here (docs/BENCHMARKS.md), unless the caller needs a
 // feature only Vulkan has (shader-f16, subgroups, timestamp-query). SRASEG_BACKEND forces one.
+// Dawn's native start-up notices (no Vulkan loader, OpenGL limits reduced) are filtered out of stderr
+// (native-stderr.ts); SRASEG_DEBUG=1 or SRASEG_VERBOSE_GPU=1 shows them.
 import { create, globals } from 'webgpu';
+import { InputError } from '../errors.js';
+import { withNativeStderrFiltered } from './native-stderr.js';
 
 export type BackendName = 'vulkan' | 'opengl' | 'metal' | 'd3d12' | 'default';
 
@@ -32,6 +36,8 @@ const liveInstances: GPU[] = [];
 let context: GpuContext | null = null;
 let pending: Promise<GpuContext> | null = null;
 let exitHooked = false;
+/** What Dawn printed while adapters were requested (filtered from stderr), for the no-adapter error. */
+const dawnNotices: string[] = [];
 
 Object.assign(globalThis, globals);
 
@@ -54,7 +60,9 @@ async function tryBackend(backend: BackendName, compat: boolean): Promise<GPUAda
   try {
     const opts: GPURequestAdapterOptions & { featureLevel?: string } = { powerPreference: 'high-performance' };
     if (compat) opts.featureLevel = 'compatibility';
-    return await instance.requestAdapter(opts);
+    // Dawn prints its notices inside this synchronous call; they are kept for the no-adapter error.
+    const request = withNativeStderrFiltered(() => instance.requestAdapter(opts), (text) => dawnNotices.push(`${backend}: ${text.trim()}`));
+    return await request;
   } catch {
     return null;
   }
@@ -88,8 +96,10 @@ async function chooseAdapter(required: GPUFeatureName[]): Promise<{ adapter: GPU
 }
 
 function noAdapterError(why: string): Error {
-  return new Error(
+  const said = dawnNotices.length ? `  Dawn said: ${dawnNotices.join(' | ').replace(/\s*\n\s*/g, ' ')}\n` : '';
+  return new InputError(
     `No WebGPU adapter: ${why}\n` +
+      said +
       `  Fix: run 'bash scripts/setup.sh' as root; on a machine without a GPU it installs Mesa's CPU drivers\n` +
       `  (libegl-mesa0 + libgl1-mesa-dri for Dawn→OpenGL, mesa-vulkan-drivers ≥ 24 for Dawn→Vulkan).\n` +
       `  For Vulkan also set XDG_RUNTIME_DIR; for OpenGL without a display EGL_PLATFORM=surfaceless is used.\n` +

@@ -1,7 +1,9 @@
 // safetensors: an 8-byte little-endian header length, a JSON header {name: {dtype, shape,
 // data_offsets: [begin, end]}, "__metadata__": {string: string}}, then the raw little-endian data.
 // Writes are atomic (temporary file + rename) so a crash never leaves a half-written checkpoint.
+// A file that cannot be read or is not (complete) safetensors is an InputError naming the file.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { InputError } from '../errors.js';
 
 export type SafeDType = 'F32' | 'I32' | 'U32' | 'F64' | 'I64' | 'U8' | 'F16' | 'BF16';
 
@@ -43,14 +45,14 @@ export function encodeSafetensors(tensors: Map<string, HostTensor>, metadata: Re
 }
 
 export function decodeSafetensors(buf: Buffer, source = 'buffer'): { tensors: Map<string, HostTensor>; metadata: Record<string, string> } {
-  if (buf.length < 8) throw new Error(`${source}: not a safetensors file (shorter than its 8-byte header length)`);
+  if (buf.length < 8) throw new InputError(`${source}: not a safetensors file (shorter than its 8-byte header length); use a complete checkpoint`);
   const n = Number(buf.readBigUInt64LE(0));
-  if (n > buf.length - 8 || n > 100 * 1024 * 1024) throw new Error(`${source}: corrupt safetensors header length ${n} (file has ${buf.length} bytes)`);
+  if (n > buf.length - 8 || n > 100 * 1024 * 1024) throw new InputError(`${source}: truncated or not a safetensors file (header length ${n}, file has ${buf.length} bytes); use a complete checkpoint`);
   let header: Record<string, { dtype: SafeDType; shape: number[]; data_offsets: [number, number] }>;
   try {
     header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
   } catch (e) {
-    throw new Error(`${source}: corrupt safetensors header (${(e as Error).message})`);
+    throw new InputError(`${source}: corrupt safetensors header (${(e as Error).message}); use a complete checkpoint`);
   }
   const base = 8 + n;
   const tensors = new Map<string, HostTensor>();
@@ -61,8 +63,8 @@ export function decodeSafetensors(buf: Buffer, source = 'buffer'): { tensors: Ma
       continue;
     }
     const [b, e] = info.data_offsets;
-    if (!(info.dtype in BYTES)) throw new Error(`${source}: tensor '${name}' has unsupported dtype ${info.dtype}`);
-    if (e > buf.length - base || b > e) throw new Error(`${source}: tensor '${name}' lies outside the file (truncated?)`);
+    if (!(info.dtype in BYTES)) throw new InputError(`${source}: tensor '${name}' has unsupported dtype ${info.dtype}`);
+    if (e > buf.length - base || b > e) throw new InputError(`${source}: tensor '${name}' lies outside the file (truncated); use a complete checkpoint`);
     const bytes = buf.subarray(base + b, base + e);
     const copy = new Uint8Array(bytes.length);
     copy.set(bytes); // aligned private copy
@@ -102,7 +104,8 @@ export function loadSafetensors(path: string): { tensors: Map<string, HostTensor
   try {
     buf = readFileSync(path);
   } catch (e) {
-    throw new Error(`cannot read checkpoint ${path}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? `${path}: no such file` : `cannot read checkpoint ${path}: ${(e as Error).message}`);
   }
   return decodeSafetensors(buf, path);
 }

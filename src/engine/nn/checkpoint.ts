@@ -4,6 +4,7 @@ import { loadSafetensors, saveSafetensors, type HostTensor } from '../io/safeten
 import { tidy } from '../tensor/scope.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import type { Module } from './module.js';
+import { StateDictMismatch } from '../errors.js';
 
 export async function toHost(t: Tensor): Promise<HostTensor> {
   const data = await t.data();
@@ -53,6 +54,7 @@ export function loadModule(path: string, m: Module, strict = true): Record<strin
   try {
     loadModuleFromHost(m, tensors, '', strict);
   } catch (e) {
+    if (e instanceof StateDictMismatch) throw e.withSource(path);
     throw new Error(`${path}: ${(e as Error).message}`);
   }
   return metadata;

@@ -8,6 +8,7 @@ import { runtime } from '../gpu/runtime.js';
 import { keep, tidy } from '../tensor/scope.js';
 import { fmtShape, sameShape } from '../tensor/shape.js';
 import { BYTES_PER_ELEMENT, type Tensor } from '../tensor/tensor.js';
+import { StateDictMismatch, type ShapeMismatch } from '../errors.js';
 
 export type StateDict = Map<string, Tensor>;
 
@@ -105,25 +106,23 @@ export class Module {
   /**
    * Copy values into this module's tensors in place (so optimisers holding them stay valid). Shape
    * or dtype mismatches always throw; missing and unexpected keys throw when `strict` (the default),
-   * and are returned either way. The error lists every bad key.
+   * and are returned either way. The error (StateDictMismatch) carries every bad key and names a few.
    */
   loadStateDict(state: StateDict | Record<string, Tensor>, { strict = true }: { strict?: boolean } = {}): LoadResult {
     const source = state instanceof Map ? state : new Map(Object.entries(state));
     const own = this.stateDict();
     const missingKeys = [...own.keys()].filter((k) => !source.has(k));
     const unexpectedKeys = [...source.keys()].filter((k) => !own.has(k));
-    const mismatched: string[] = [];
+    const mismatched: ShapeMismatch[] = [];
     for (const [k, src] of source) {
       const dst = own.get(k);
       if (dst && (!sameShape(dst.shape, src.shape) || dst.dtype !== src.dtype)) {
-        mismatched.push(`${k}: expected ${fmtShape(dst.shape)} ${dst.dtype}, got ${fmtShape(src.shape)} ${src.dtype}`);
+        mismatched.push({ key: k, expected: `${fmtShape(dst.shape)} ${dst.dtype}`, got: `${fmtShape(src.shape)} ${src.dtype}` });
       }
     }
-    const problems: string[] = [];
-    if (strict && missingKeys.length) problems.push(`missing keys: ${missingKeys.join(', ')}`);
-    if (strict && unexpectedKeys.length) problems.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
-    if (mismatched.length) problems.push(`mismatched shapes: ${mismatched.join('; ')}`);
-    if (problems.length) throw new Error(`loadStateDict (${this.constructor.name}): ${problems.join('. ')}`);
+    if (mismatched.length || (strict && (missingKeys.length || unexpectedKeys.length))) {
+      throw new StateDictMismatch(this.constructor.name, strict ? missingKeys : [], strict ? unexpectedKeys : [], mismatched);
+    }
     const queue = runtime().queue;
     for (const [k, src] of source) {
       const dst = own.get(k);

@@ -1,0 +1,102 @@
+// Evaluate a 2-class UNet checkpoint on fundus images (DRIVE or FIVES layout), each image on its own
+// at native resolution: Dice, Jaccard, HD95, ASD (2D, pixels; medpy semantics) and the vessel
+// literature's sensitivity, specificity, accuracy and AUC inside the field of view. Prints a table,
+// writes results.json and Fig. 7-style overlays (image | prediction | ground truth | errors).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  checkUNetClasses,
+  evaluateFundus,
+  findDriveRoot,
+  FundusDataset,
+  fundusOverlay,
+  imageGrid,
+  init,
+  loadUNetWeights,
+  readUNetCheckpoint,
+  UNet,
+  writeFundusOverlay,
+  writePng,
+  type Image,
+} from '../../index.js';
+import { FUNDUS_CHANNELS, FUNDUS_EVALUATE_ON, NON_NEGATIVE_INT, POSITIVE_INT, SEED, UNET_SIZE } from '../common-options.js';
+import { UsageError } from '../options.js';
+import { defineCommand } from '../runner.js';
+
+export default defineCommand({
+  name: 'eval-fundus',
+  usage: 'node bench/eval-fundus.js --checkpoint FILE [--data DIR] [options]',
+  description: `
+Scores a 2-class UNet checkpoint on fundus images, each on its own at native resolution inside the field of
+view: Dice, Jaccard, HD95, ASD and sensitivity, specificity, accuracy, AUC. Writes results.json, one overlay
+per image and fig7.png (the first --overlays images stacked).`,
+  options: {
+    checkpoint: { type: 'string', metavar: 'file', required: true, help: 'UNet weights (safetensors, PyTorch names), 2 classes' },
+    data: { type: 'string', metavar: 'dir', help: 'fundus set in the DRIVE or FIVES layout (default $SRASEG_DRIVE, else ../shared/data/DRIVE)' },
+    'evaluate-on': { type: 'string', default: 'validation', choices: FUNDUS_EVALUATE_ON, help: 'held-back training images (as in training) or the test part' },
+    validation: { ...POSITIVE_INT, help: 'held-back validation images, as in training (default 4 on DRIVE, 80 on FIVES)' },
+    'split-seed': { ...SEED, help: 'as in training' },
+    channel: { type: 'string', default: 'green', choices: FUNDUS_CHANNELS, help: 'network input the checkpoint was trained on' },
+    size: { ...UNET_SIZE, default: 256, help: 'network input size the checkpoint was trained at' },
+    overlays: { ...NON_NEGATIVE_INT, default: 4, help: 'overlays for the first N images stacked into fig7.png' },
+    'overlay-size': { ...POSITIVE_INT, default: 256, help: 'longer side of each overlay panel in pixels' },
+    out: { type: 'string', metavar: 'dir', help: 'folder for results.json and overlays (default: eval/ beside the checkpoint)' },
+  },
+  check(args) {
+    if (args.validation !== undefined && args['evaluate-on'] === 'test') {
+      throw new UsageError('--validation applies to --evaluate-on validation; with --evaluate-on test the whole test part is scored');
+    }
+  },
+  async run(args) {
+    const ckpt = readUNetCheckpoint(args.checkpoint);
+    const root = args.data ?? findDriveRoot();
+    if (!root) throw new UsageError('no fundus data: pass --data <DRIVE or FIVES folder> (or set SRASEG_DRIVE)');
+    const data = FundusDataset.open({
+      root,
+      labeled: 0, // the validation images do not depend on how many training images are labeled
+      validation: args.validation,
+      size: args.size,
+      channel: args.channel,
+      splitSeed: args['split-seed'],
+      evaluateOn: args['evaluate-on'],
+    });
+    checkUNetClasses(ckpt, data.numClasses, 'vessel segmentation');
+    data.preflight();
+
+    await init();
+    const out = args.out ?? join(dirname(args.checkpoint), 'eval');
+    const model = new UNet({ numClasses: 2 });
+    try {
+      loadUNetWeights(args.checkpoint, model);
+      model.eval();
+      mkdirSync(out, { recursive: true });
+      const rows: Image[] = [];
+      const result = await evaluateFundus(model, data, data.valVolumes, {
+        onImage: (vol, pred, r) => {
+          if (rows.length < args.overlays) rows.push(fundusOverlay(vol, pred, r.scores[0].dice, args['overlay-size']));
+          writeFundusOverlay(out, vol, pred, r.scores[0].dice, args['overlay-size']);
+        },
+      });
+
+      const pct = (v: number | null | undefined) => (v === null || v === undefined ? '–' : (100 * v).toFixed(2));
+      const num = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(2));
+      const header = ['image', 'Dice %', 'Jacc %', 'HD95', 'ASD', 'Sens %', 'Spec %', 'Acc %', 'AUC %'];
+      console.log('\n' + header.map((h, i) => (i ? h.padStart(8) : h.padEnd(14))).join(' '));
+      type Scores = { dice: number | null; jaccard: number | null; hd95: number | null; asd: number | null };
+      type Pixel = { sensitivity: number | null; specificity: number | null; accuracy: number | null; auc: number | null };
+      const line = (name: string, s: Scores, p: Pixel) =>
+        console.log([name.padEnd(14), pct(s.dice), pct(s.jaccard), num(s.hd95), num(s.asd), pct(p.sensitivity), pct(p.specificity), pct(p.accuracy), pct(p.auc)].map((v, i) => (i ? v.padStart(8) : v)).join(' '));
+      for (const r of result.volumes) line(r.name, r.scores[0], r.pixel);
+      line('mean', result.report.literature, result.pixel);
+      console.log(
+        `\n${result.volumes.length} images · per-image 2D scores at native resolution · distances in pixels · pixel metrics inside the field of view` +
+          ` · empty predictions: ${result.report.emptyPredictions}`,
+      );
+      writeFileSync(join(out, 'results.json'), JSON.stringify({ checkpoint: args.checkpoint, data: data.describe(), summary: result.report, pixel: result.pixel, images: result.volumes }, null, 2));
+      if (rows.length) writePng(join(out, 'fig7.png'), imageGrid(rows, { columns: 1, gap: 0 }));
+      console.log(`results: ${join(out, 'results.json')} · overlays in ${out}${rows.length ? ' · fig7.png' : ''}`);
+    } finally {
+      model.dispose();
+    }
+  },
+});

@@ -1,0 +1,67 @@
+// Small on-disk fixtures for the command and preflight tests: HDF5 slices and volumes in the ACDC
+// (SSL4MIS) layout, written with h5wasm into a temporary folder, and running a command as a user does.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as h5 from 'h5wasm';
+import * as E from '../src/index.js';
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `sraseg-${prefix}-`));
+}
+
+/** Writes an HDF5 file with the given datasets (h5wasm's in-memory FS, then to disk). */
+export async function writeH5(path: string, datasets: Record<string, { data: Float32Array | Uint8Array; shape: number[] }>): Promise<void> {
+  await E.ensureHdf5Ready();
+  const scratch = '/fixture-write.h5';
+  const f = new h5.File(scratch, 'w');
+  for (const [name, d] of Object.entries(datasets)) f.create_dataset({ name, data: d.data, shape: d.shape });
+  f.close();
+  writeFileSync(path, h5.FS!.readFile(scratch));
+  h5.FS!.unlink(scratch);
+}
+
+/** An image/label pair of `shape` with a square of class 1..3 (so scores are defined). */
+function pair(shape: number[], seed: number): { image: { data: Float32Array; shape: number[] }; label: { data: Uint8Array; shape: number[] } } {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const image = Float32Array.from({ length: n }, (_, i) => ((i * 7 + seed) % 13) / 12);
+  const label = Uint8Array.from({ length: n }, (_, i) => ((i % shape.at(-1)!) > 8 && (i % shape.at(-1)!) < 20 ? 1 + ((seed + i) % 3) : 0));
+  return { image: { data: image, shape }, label: { data: label, shape } };
+}
+
+export interface AcdcTree {
+  root: string;
+  slices: string[];
+  volumes: string[];
+}
+
+/**
+ * An ACDC tree: `slices` training slices of 2 patients (H×W), `volumes` validation volumes (D×H×W),
+ * train_slices.list and val.list. Options leave out the training list, or write other lists.
+ */
+export async function writeAcdcTree(root: string, opts: { slices?: number; volumes?: number; size?: number; trainList?: boolean } = {}): Promise<AcdcTree> {
+  const size = opts.size ?? 32;
+  mkdirSync(join(root, 'data'), { recursive: true });
+  const slices = Array.from({ length: opts.slices ?? 6 }, (_, i) => `patient00${1 + (i % 2)}_frame01_slice_${i}`);
+  const volumes = Array.from({ length: opts.volumes ?? 2 }, (_, i) => `patient09${i}_frame01`);
+  for (const [i, n] of slices.entries()) await writeH5(join(root, 'data', `${n}.h5`), pair([size, size], i));
+  for (const [i, n] of volumes.entries()) await writeH5(join(root, 'data', `${n}.h5`), pair([2, size, size], i));
+  if (opts.trainList ?? true) writeFileSync(join(root, 'train_slices.list'), slices.join('\n') + '\n');
+  writeFileSync(join(root, 'val.list'), volumes.join('\n') + '\n');
+  return { root, slices, volumes };
+}
+
+export interface CommandRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stderr without empty lines. */
+  lines: string[];
+}
+
+/** Runs `node bench/<name>.js args…` from the repository root, as a user does. */
+export function runBench(name: string, args: string[], env: Record<string, string> = {}): CommandRun {
+  const r = spawnSync(process.execPath, [`bench/${name}.js`, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stderr.split('\n').filter((l) => l.trim()) };
+}
