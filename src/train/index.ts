@@ -1,4 +1,4 @@
-export { trainSupervised, type SupervisedConfig, type OptimConfig } from './supervised.js';
+export { trainSupervised, supervisedStreams, type SupervisedConfig, type OptimConfig } from './supervised.js';
 export { evaluateVolumes, predictVolume, ACDC_CLASSES, type VolumeEvaluation, type VolumeResult } from './evaluate.js';
 export { prepareBatch, type HostBatch } from './batch.js';
 export { plotCurves } from './curves.js';

@@ -37,12 +37,23 @@ export interface SupervisedConfig extends RunConfig {
   batch: number;
 }
 
+/**
+ * The supervised trainer's host-side random streams: which labeled slices each batch holds, and the
+ * augmentation draws. Exported so that bench/dump-batches.js replays exactly what training sees
+ * (the PyTorch twin, bench/pytorch_train_acdc.py, is checked against that dump).
+ */
+export function supervisedStreams(data: SegDataset, batch: number, seed: number): { sampler: TwoStreamBatchSampler; dataRng: SeededRng } {
+  return {
+    sampler: new TwoStreamBatchSampler(data.labeledIndices, [], batch, 0, deriveSeed(seed, 1)),
+    dataRng: new SeededRng(deriveSeed(seed, 2)),
+  };
+}
+
 export async function trainSupervised(data: SegDataset, cfg: SupervisedConfig): Promise<StageResult> {
   const model = new UNet({ numClasses: data.numClasses, seed: cfg.seed });
   if (cfg.init) loadModule(cfg.init, model);
   const optimizer = new SGD(model.parameters(), { lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
-  let sampler = new TwoStreamBatchSampler(data.labeledIndices, [], cfg.batch, 0, deriveSeed(cfg.seed, 1));
-  let dataRng = new SeededRng(deriveSeed(cfg.seed, 2));
+  let { sampler, dataRng } = supervisedStreams(data, cfg.batch, cfg.seed);
   console.error(`UNet: ${model.parameterCount().toLocaleString('en')} parameters · data: ${data.describe()}`);
   try {
     return await runStage(
