@@ -76,7 +76,7 @@ test('sra-seg with SA in every mode (a tiny random DINOv2) is flat', async () =>
   const vit = E.tidy(
     () =>
       new E.Dinov2(
-        { embedDim: 64, depth: 1, numHeads: 1, patchSize: 14, pretrainGrid: 2, numRegisters: 0, ffn: 'mlp', ffnHidden: 128, interpolateOffset: 0.1, inChannels: 3 },
+        { embedDim: 64, depth: 1, numHeads: 1, patchSize: 14, pretrainGrid: 2, numRegisters: 0, ffn: 'mlp', ffnHidden: 128, interpolateOffset: 0.1, interpolateAntialias: false, inChannels: 3 },
         5,
       ),
   );

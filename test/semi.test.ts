@@ -85,7 +85,7 @@ test('sra-seg with the SA term (features mode, a tiny random DINOv2 from a file)
   const dir = mkdtempSync('/tmp/sraseg-sa-');
   // Width 64 with one head: the loader infers heads as width / 64, as for every released DINOv2.
   const vit = new E.Dinov2(
-    { embedDim: 64, depth: 1, numHeads: 1, patchSize: 14, pretrainGrid: 2, numRegisters: 0, ffn: 'mlp', ffnHidden: 128, interpolateOffset: 0.1, inChannels: 3 },
+    { embedDim: 64, depth: 1, numHeads: 1, patchSize: 14, pretrainGrid: 2, numRegisters: 0, ffn: 'mlp', ffnHidden: 128, interpolateOffset: 0.1, interpolateAntialias: false, inChannels: 3 },
     5,
   );
   await E.saveModule(`${dir}/dinov2.safetensors`, vit);

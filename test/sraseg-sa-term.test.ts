@@ -4,7 +4,7 @@ import * as E from '../src/index.js';
 
 const tinyVit = () =>
   new E.Dinov2(
-    { embedDim: 16, depth: 1, numHeads: 2, patchSize: 14, pretrainGrid: 2, numRegisters: 0, ffn: 'mlp', ffnHidden: 64, interpolateOffset: 0.1, inChannels: 3 },
+    { embedDim: 16, depth: 1, numHeads: 2, patchSize: 14, pretrainGrid: 2, numRegisters: 0, ffn: 'mlp', ffnHidden: 64, interpolateOffset: 0.1, interpolateAntialias: false, inChannels: 3 },
     5,
   ).freeze();
 

@@ -71,8 +71,12 @@ export function huggingFaceToHub(state: HostState): HostState {
 export interface Dinov2LoadOptions {
   /** Attention heads; shapes cannot tell. Default: width / 64 (the head width of every DINOv2). */
   numHeads?: number;
-  /** DINOv2's interpolate_offset (default 0.1, as the released models). */
+  /**
+   * DINOv2's interpolate_offset and interpolate_antialias. Default: what the hub builds for the
+   * checkpoint — 0 and true when it holds register tokens (the `_reg` models), else 0.1 and false.
+   */
   interpolateOffset?: number;
+  interpolateAntialias?: boolean;
 }
 
 /** The configuration a hub-named state dict describes. */
@@ -92,16 +96,23 @@ export function inferDinov2Config(state: HostState, opts: Dinov2LoadOptions = {}
   if (!Number.isInteger(numHeads) || embedDim % numHeads) {
     throw new Error(`cannot infer the number of heads of a ${embedDim}-wide model (not a multiple of 64): pass numHeads`);
   }
+  const offset = opts.interpolateOffset;
+  if (offset !== undefined && !(offset >= 0 && offset < 1)) throw new Error(`interpolateOffset ${offset} is outside [0, 1): pass 0 (exact size) or 0.1 (DINOv2's default)`);
+  // The checkpoint says which model it is: only the hub's `_reg` models (and Hugging Face's
+  // Dinov2WithRegisters) hold register tokens, and those resize position embeddings antialiased to
+  // the exact size (dinov2/hub/backbones.py: interpolate_antialias=True, interpolate_offset=0.0).
+  const numRegisters = state.get('register_tokens')?.shape[1] ?? 0;
   return {
     embedDim,
     depth,
     numHeads,
     patchSize,
     pretrainGrid,
-    numRegisters: state.get('register_tokens')?.shape[1] ?? 0,
+    numRegisters,
     ffn: swiglu ? 'swiglu' : 'mlp',
     ffnHidden,
-    interpolateOffset: opts.interpolateOffset ?? 0.1,
+    interpolateOffset: offset ?? (numRegisters ? 0 : 0.1),
+    interpolateAntialias: opts.interpolateAntialias ?? numRegisters > 0,
     inChannels,
   };
 }

@@ -24,8 +24,13 @@ export interface Dinov2Config {
   ffn: Dinov2Ffn;
   /** Hidden width of the feed-forward block (4·D for the MLP; SwiGLU's rounded 2/3 of that). */
   ffnHidden: number;
-  /** DINOv2's `interpolate_offset` (0.1 in every released model; 0 resizes to the exact size). */
+  /**
+   * DINOv2's `interpolate_offset`: 0.1 for the released models without registers (resize by the
+   * factor (g + 0.1)/M), 0 for the `_reg` ones (resize to the exact size).
+   */
   interpolateOffset: number;
+  /** DINOv2's `interpolate_antialias`: false without registers, true for the `_reg` models. */
+  interpolateAntialias: boolean;
   inChannels: number;
 }
 
@@ -42,7 +47,9 @@ function variant(embedDim: number, depth: number, numHeads: number, ffn: Dinov2F
     numRegisters,
     ffn,
     ffnHidden: ffn === 'mlp' ? 4 * embedDim : swigluHidden(embedDim),
-    interpolateOffset: 0.1,
+    // As dinov2/hub/backbones.py builds them: the _reg models resize antialiased to the exact size.
+    interpolateOffset: numRegisters ? 0 : 0.1,
+    interpolateAntialias: numRegisters > 0,
     inChannels: 3,
   };
 }
@@ -268,7 +275,7 @@ export class Dinov2 extends Module {
     const d = this.config.embedDim;
     const cls = reshape(slice(this.posEmbed, 1, 0, 1), [1, 1, d]);
     const patches = reshape(slice(this.posEmbed, 1, 1, 1 + m * m), [m * m, d]);
-    const resized = interpolatePatchPositions(patches, gh, gw, this.config.interpolateOffset);
+    const resized = interpolatePatchPositions(patches, gh, gw, this.config.interpolateOffset, this.config.interpolateAntialias);
     return concat([cls, reshape(resized, [1, gh * gw, d])], 1);
   }
 

@@ -25,7 +25,8 @@ import torch.nn.functional as F
 
 from golden_io import save_safetensors
 
-OFFSET = 0.1  # interpolate_offset of every released DINOv2 model
+OFFSET = 0.1  # interpolate_offset of the released models without registers (the _reg ones: 0 + antialias,
+# see generate_dinov2_reg_posembed.py); kept here for the registers fixture too, which the tests override
 PATCH = 14
 # The main fixture (GELU MLP, registers) and a ViT-g-style one (SwiGLU feed-forward, no registers).
 MLP_CFG = {'dim': 32, 'depth': 2, 'heads': 2, 'registers': 2, 'grid': 4, 'ffn': 'mlp'}
