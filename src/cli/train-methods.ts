@@ -3,6 +3,7 @@
 // place with their constraints, the checks that involve several of them or the data, and the call
 // into the trainers. Each command adds its data options and may override a default or a help text.
 import {
+  VAL_SPLITS,
   checkDinov2Weights,
   checkUNetClasses,
   readUNetCheckpoint,
@@ -51,6 +52,12 @@ export const METHOD_OPTIONS = defineOptions({
   'weight-decay': { ...NON_NEGATIVE, default: 1e-4, help: 'SGD weight decay' },
   seed: { ...SEED, default: 1337, help: 'seed for weights, dropout, sampling and augmentation' },
   'val-every': { ...POSITIVE_INT, help: 'iterations between validations' },
+  'val-split': {
+    type: 'string',
+    default: 'all',
+    choices: VAL_SPLITS,
+    help: "validation volumes whose mean Dice chooses the best checkpoint: 'all', or 'select' — half the patients (src/data/val-split.ts), so that the other half scores it honestly (every volume is still scored and logged per volume; eval-acdc --val-split report re-scores a checkpoint)",
+  },
   'log-every': { ...POSITIVE_INT, default: 10, help: 'iterations between loss read-backs' },
   out: { type: 'string', metavar: 'dir', help: 'run folder (default runs/<method>-<data>-<time>)' },
   resume: { type: 'boolean', default: false, help: 'continue the run in --out exactly where its last checkpoint left it' },
@@ -109,6 +116,7 @@ export async function trainWithMethod(data: SegDataset, args: MethodArgs, run: R
     size: run.size,
     valEvery: run.valEvery,
     valLimit: run.valLimit,
+    valSplit: args['val-split'],
     logEvery: args['log-every'],
     out: run.out,
     resume: args.resume,

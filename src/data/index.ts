@@ -37,3 +37,4 @@ export { WithUnlabeled, checkSliceFile, readSliceFile } from './synthetic.js';
 export { FundusDataset, FUNDUS_CLASS_NAMES, detectFundusLayout, findDriveRoot, listFundusRecords, type FundusLayout, type FundusOptions, type FundusRecord } from './fundus.js';
 export { decodeImageBytes, inspectImageBytes, inspectImageFile, readImageFile, intensity, binaryMask, type ImageHeader, type InputChannel, type RgbaImage } from './image-decode.js';
 export { axisTaps, resizeFiltered } from './resample.js';
+export { VAL_SPLITS, splitValidation, type ValSplit } from './val-split.js';

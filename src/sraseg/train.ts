@@ -99,6 +99,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
     size: cfg.size,
     resume: cfg.resume,
     valLimit: cfg.valLimit,
+    valSplit: cfg.valSplit,
     validate: cfg.validate,
     describe: { method: cfg.method, stage: name, config: cfg },
   });

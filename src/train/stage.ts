@@ -6,11 +6,13 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProgressBar } from '../report/progress.js';
 import type { SegDataset } from '../data/dataset.js';
+import { splitValidation, type ValSplit } from '../data/val-split.js';
 import { flush, loadModule, type Module, type Optimizer, type OptimizerStateDict, saveModule, sync, type Tensor, tidy, writeFileAtomic } from '../engine/index.js';
 import { formatMemory, memoryRow } from '../report/memory.js';
 import type { UNet } from '../models/unet.js';
 import { plotCurves } from './curves.js';
 import { evaluateVolumes, type VolumeEvaluation } from './evaluate.js';
+import { summarize } from '../metrics/multiclass.js';
 
 export interface StageConfig {
   /** Folder of this stage's files. */
@@ -23,6 +25,8 @@ export interface StageConfig {
   resume: boolean;
   /** Validate on the first N volumes only (default all). */
   valLimit?: number;
+  /** Which half of the validation volumes chooses the best checkpoint (src/data/val-split.ts; default all). */
+  valSplit?: ValSplit;
   /** Replaces BCP's volume protocol for validation (e.g. per-image 2D fundus scoring); gets the volume names. */
   validate?: Validator;
   /** Written to config.json. */
@@ -115,15 +119,31 @@ export async function runStage(data: SegDataset, cfg: StageConfig, m: StageMetho
       const at = it;
       await tidy(async () => {
         m.student.eval();
-        const names = data.valVolumes.slice(0, cfg.valLimit ?? data.valVolumes.length);
+        // Every validation volume is scored and logged (per volume and class: re-aggregatable over any
+        // subset); with --val-split select only the selection half's mean chooses the best checkpoint.
+        const names = data.valVolumes.slice(0, cfg.valLimit);
         last = await (cfg.validate ? cfg.validate(m.student, names) : evaluateVolumes(m.student, data, names, cfg.size));
-        const dice = last.summary.meanDice;
-        appendFileSync(logPath, JSON.stringify({ iteration: at, val: { dice, hd95: last.summary.meanHd95, perClass: last.summary.perClassDice } }) + '\n');
+        const split = cfg.valSplit ?? 'all';
+        const halfDice = (half: 'select' | 'report') => {
+          const keep = new Set(splitValidation(names, half));
+          const scores = last!.volumes.filter((v) => keep.has(v.name)).map((v) => v.scores);
+          return scores.length ? (summarize(scores).literature.dice ?? 0) : null;
+        };
+        const dice = split === 'all' ? last.summary.meanDice : (halfDice('select') ?? last.summary.meanDice);
+        const perVolume = Object.fromEntries(last.volumes.map((v) => [v.name, v.scores.map((sc) => sc.dice)]));
+        const val = {
+          dice: last.summary.meanDice,
+          hd95: last.summary.meanHd95,
+          perClass: last.summary.perClassDice,
+          ...(split === 'all' ? {} : { split, selectDice: dice, reportDice: halfDice('report') }),
+          perVolume,
+        };
+        appendFileSync(logPath, JSON.stringify({ iteration: at, val }) + '\n');
         if (dice > bestDice) {
           [bestDice, bestIteration] = [dice, at];
           await saveModule(bestPath, m.student, { iteration: String(at), dice: String(dice) });
         }
-        bar.log(`iteration ${at}: validation Dice ${dice.toFixed(4)} (best ${bestDice.toFixed(4)} at ${bestIteration})`);
+        bar.log(`iteration ${at}: validation Dice ${dice.toFixed(4)}${split === 'all' ? '' : ' (selection half)'} (best ${bestDice.toFixed(4)} at ${bestIteration})`);
         await saveModule(join(cfg.out, 'model_last.safetensors'), m.student, { iteration: String(at) });
         for (const [name, mod] of Object.entries(m.extraModules ?? {})) await saveModule(join(cfg.out, `${name}_last.safetensors`), mod, { iteration: String(at) });
         const state: SavedState = {

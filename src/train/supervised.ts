@@ -7,6 +7,7 @@ import { TwoStreamBatchSampler, type TwoStreamSamplerState } from '../data/sampl
 import { supervisedSegLoss } from './supervised-loss.js';
 import { UNet } from '../models/unet.js';
 import { prepareBatch } from './batch.js';
+import type { ValSplit } from '../data/val-split.js';
 import { runStage, type StageResult, type Validator } from './stage.js';
 
 export interface OptimConfig {
@@ -26,6 +27,8 @@ export interface RunConfig extends OptimConfig {
   resume: boolean;
   /** Validation volumes to use (default all); fewer keeps CPU-adapter runs short. */
   valLimit?: number;
+  /** The half of the validation volumes that chooses the best checkpoint (default all). */
+  valSplit?: ValSplit;
   /** Validation protocol (default: BCP's volume protocol). */
   validate?: Validator;
   /** Start from these UNet weights (safetensors) instead of a random initialisation. */

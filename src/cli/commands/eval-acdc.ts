@@ -13,7 +13,9 @@ import {
   ProgressBar,
   readAcdcNifti,
   readUNetCheckpoint,
+  splitValidation,
   UNet,
+  VAL_SPLITS,
   writeSliceOverlay,
   type SegDataset,
   type VolumeSample,
@@ -36,6 +38,12 @@ Only the listed volumes need to be present. Writes results.json and PNG overlays
     checkpoint: { type: 'string', metavar: 'file', required: true, help: 'UNet weights (safetensors, PyTorch names)' },
     data: { type: 'string', metavar: 'dir', help: 'ACDC directory in the SSL4MIS layout (HDF5 volumes)' },
     list: { type: 'string', metavar: 'file', default: 'val.list', help: 'volume list relative to --data (e.g. val.list, test.list)' },
+    'val-split': {
+      type: 'string',
+      default: 'all',
+      choices: VAL_SPLITS,
+      help: "score all listed volumes, or one half by patient: 'report' for a checkpoint chosen with train --val-split select, 'select' for the half that chose it",
+    },
     nifti: { type: 'string', metavar: 'files', help: 'instead of --data: the challenge NIfTI files, comma-separated patientXXX_frameYY.nii.gz (each with its _gt file)' },
     size: { ...UNET_SIZE, default: 256, help: 'network input size the checkpoint was trained at' },
     classes: { type: 'number', integer: true, min: 2, metavar: 'n', help: "classes including background (default: the checkpoint's)" },
@@ -73,10 +81,11 @@ Only the listed volumes need to be present. Writes results.json and PNG overlays
       loadUNetWeights(args.checkpoint, model);
       model.eval();
       mkdirSync(out, { recursive: true });
-      const bar = new ProgressBar(data.valVolumes.length, 'eval ');
+      const names = splitValidation(data.valVolumes, args['val-split']);
+      const bar = new ProgressBar(names.length, 'eval ');
       let done = 0;
       const overlays: string[] = [];
-      const result = await evaluateVolumes(model, data as SegDataset, [...data.valVolumes], args.size, {
+      const result = await evaluateVolumes(model, data as SegDataset, names, args.size, {
         useSpacing: args.spacing,
         onVolume: (vol, pred) => {
           if (done < args.overlays) overlays.push(writeSliceOverlay(out, vol, pred, busiestSlice(vol), ckpt.numClasses));
@@ -85,7 +94,7 @@ Only the listed volumes need to be present. Writes results.json and PNG overlays
       });
       bar.done();
       printReport(result.report, args.spacing);
-      writeFileSync(join(out, 'results.json'), JSON.stringify({ checkpoint: args.checkpoint, list: args.list, size: args.size, summary: result.report, volumes: result.volumes }, null, 2));
+      writeFileSync(join(out, 'results.json'), JSON.stringify({ checkpoint: args.checkpoint, list: args.list, split: args['val-split'], size: args.size, summary: result.report, volumes: result.volumes }, null, 2));
       console.log(`results: ${join(out, 'results.json')}${overlays.length ? ` · overlays: ${overlays.join(', ')}` : ''}`);
     } finally {
       model.dispose();
