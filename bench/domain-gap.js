@@ -5,7 +5,7 @@
 import * as E from '../dist/index.js';
 
 const args = E.parseArgs(process.argv.slice(2), {
-  checkpoint: { type: 'string', help: 'UNet weights (safetensors)' },
+  checkpoint: { type: 'string', help: 'UNet weights (.safetensors or a BCP/SSL4MIS .pth)' },
   data: { type: 'string', help: 'ACDC directory (SSL4MIS layout)' },
   labeled: { type: 'number', default: 7, help: 'labeled patients of the split the model was trained on' },
   class: { type: 'number', default: 3, help: 'class (1 RV, 2 Myo, 3 LV)' },
@@ -22,8 +22,7 @@ if (!args.checkpoint || !args.data) {
 
 await E.init();
 const data = await E.AcdcDataset.open({ root: args.data, labeled: { patients: args.labeled } });
-const model = new E.UNet({ numClasses: 4 });
-E.loadModule(args.checkpoint, model);
+const model = E.loadUNet(args.checkpoint, { numClasses: 4 });
 const rng = new E.SeededRng(args.seed);
 const pick = (pool) => rng.permutation(pool.length).slice(0, args.slices).map((i) => pool[i]);
 const features = async (indices) => {

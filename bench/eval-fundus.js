@@ -5,7 +5,7 @@
 // writes results.json and Fig. 7-style overlays (image | prediction | ground truth | errors).
 // Usage: node bench/eval-fundus.js --checkpoint run/model_best.safetensors [--data DIR] [options]
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
 const E = await import(new URL(`../${process.env.DIST ?? 'dist'}/index.js`, import.meta.url).href);
 
@@ -13,7 +13,7 @@ const usage = 'usage: node bench/eval-fundus.js --checkpoint FILE [--data DIR] [
 let args;
 try {
   args = E.parseArgs(process.argv.slice(2), {
-    checkpoint: { type: 'string', help: 'UNet weights (safetensors, PyTorch names), 2 classes' },
+    checkpoint: { type: 'string', help: 'UNet weights, 2 classes: .safetensors (PyTorch names) or a PyTorch .pth' },
     data: { type: 'string', help: 'fundus set in the DRIVE or FIVES layout (default ../shared/data/DRIVE)' },
     'evaluate-on': { type: 'string', default: 'validation', help: "'validation' (held-back training images, as in training) or 'test' (the test part)" },
     validation: { type: 'number', help: 'held-back validation images, as in training (default 4 on DRIVE, 80 on FIVES)' },
@@ -23,6 +23,7 @@ try {
     overlays: { type: 'number', default: 4, help: 'overlays for the first N images (also stacked into fig7.png)' },
     'overlay-size': { type: 'number', default: 256, help: 'longer side of each overlay panel in pixels' },
     out: { type: 'string', help: 'folder for results.json and overlays (default: beside the checkpoint)' },
+    'save-predictions': { type: 'string', help: 'also write each predicted vessel mask to this folder as an indexed PNG (0 background, 1 vessel)' },
   }, usage);
   if (!args.checkpoint) throw new Error(`--checkpoint is required\n${usage}`);
   if (!['green', 'gray'].includes(args.channel)) throw new Error(`--channel ${args.channel}: unknown (green | gray)`);
@@ -31,10 +32,16 @@ try {
   process.exit(2);
 }
 
-let data;
+let data, checkpoint;
 try {
+  checkpoint = E.readUNetCheckpoint(args.checkpoint);
+  if (checkpoint.config.numClasses !== 2) throw new Error(`${args.checkpoint}: a ${checkpoint.config.numClasses}-class UNet; vessel evaluation needs a 2-class checkpoint`);
   const root = args.data ?? E.findDriveRoot();
   if (!root) throw new Error('no fundus data: pass --data <DRIVE or FIVES folder>');
+  const save = args['save-predictions'];
+  if (save && !relative(resolve(root), resolve(save)).startsWith('..')) {
+    throw new Error(`--save-predictions ${save}: inside the data folder ${root}, where a prediction could replace an image; choose a folder outside it`);
+  }
   data = E.FundusDataset.open({
     root,
     labeled: 0, // the validation images do not depend on how many training images are labeled
@@ -52,15 +59,14 @@ try {
 await E.init();
 const out = args.out ?? join(args.checkpoint, '..', 'eval');
 mkdirSync(out, { recursive: true });
-const model = new E.UNet({ numClasses: 2 });
-E.loadModule(args.checkpoint, model);
-model.eval();
+const model = E.loadUNet(checkpoint);
 
 const rows = [];
 const result = await E.evaluateFundus(model, data, data.valVolumes, {
   onImage: (vol, pred, r) => {
     if (rows.length < args.overlays) rows.push(E.fundusOverlay(vol, pred, r.scores[0].dice, args['overlay-size']));
     E.writeFundusOverlay(out, vol, pred, r.scores[0].dice, args['overlay-size']);
+    if (args['save-predictions']) E.savePrediction(args['save-predictions'], vol.name, { format: 'png', width: vol.width, height: vol.height }, pred, 2);
   },
 });
 
@@ -76,6 +82,6 @@ console.log(`\n${result.volumes.length} images · per-image 2D scores at native 
 
 writeFileSync(join(out, 'results.json'), JSON.stringify({ checkpoint: args.checkpoint, data: data.describe(), summary: result.report, pixel: result.pixel, images: result.volumes }, null, 2));
 if (rows.length) E.writePng(join(out, 'fig7.png'), E.imageGrid(rows, { columns: 1, gap: 0 }));
-console.log(`results: ${join(out, 'results.json')} · overlays in ${out}${rows.length ? ' · fig7.png' : ''}`);
+console.log(`results: ${join(out, 'results.json')} · overlays in ${out}${rows.length ? ' · fig7.png' : ''}${args['save-predictions'] ? ` · predictions in ${args['save-predictions']}` : ''}`);
 model.dispose();
 await E.shutdown();

@@ -18,7 +18,7 @@ export const METHOD_OPTIONS: Record<string, OptionSpec> = {
   method: { type: 'string', default: 'supervised', help: 'supervised | bcp | sra-seg' },
   iterations: { type: 'number', help: 'supervised: training iterations; bcp/sra-seg: self-training iterations' },
   'pre-iterations': { type: 'number', help: 'bcp/sra-seg pre-training iterations (0 skips pre-training; use with --init)' },
-  init: { type: 'string', help: "start the student from these UNet weights (.safetensors, e.g. a supervised run's model_best) instead of a random initialisation" },
+  init: { type: 'string', help: "start the student from these UNet weights instead of a random initialisation: .safetensors (e.g. a supervised run's model_best) or a BCP/SSL4MIS .pth" },
   batch: { type: 'number', help: 'labeled images per batch' },
   'unlabeled-batch': { type: 'number', help: 'bcp/sra-seg: unlabeled images per batch (default: as --batch)' },
   ema: { type: 'number', default: 0.99, help: 'bcp/sra-seg: EMA decay of the teacher' },

@@ -6,11 +6,10 @@ import { mean } from '../../kernels/reduce.js';
 import { resizeBilinear } from '../../kernels/resize.js';
 import { reshape } from '../../kernels/shape-ops.js';
 import { featureStats, frechetDistance, kid } from '../metrics/frechet.js';
-import { UNet } from '../models/unet.js';
+import type { UNet } from '../models/unet.js';
 import { preprocessDinov2, type Dinov2 } from '../models/vit.js';
 import { loadDinov2 } from '../models/vit-weights.js';
-import { loadSafetensors } from '../io/safetensors.js';
-import { loadModule } from '../nn/checkpoint.js';
+import { loadUNet } from '../models/unet-weights.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { FeatureNetwork, SetDistance } from './train.js';
 
@@ -23,9 +22,7 @@ export class UNetEncoderFeatures implements FeatureNetwork {
     checkpoint: string,
     readonly size = 128,
   ) {
-    this.unet = new UNet({ numClasses: numClassesOf(checkpoint) });
-    loadModule(checkpoint, this.unet);
-    this.unet.eval(); // gradients are never taken through it: callers embed under noGrad
+    this.unet = loadUNet(checkpoint); // eval mode; gradients are never taken through it: callers embed under noGrad
   }
 
   embed(images: Tensor): Tensor {
@@ -72,11 +69,4 @@ export const fdAndKid: SetDistance = (real, fake, dim) => {
 export function ganFeatureNetwork(opts: { dinov2?: string; unet?: string; unetSize?: number }): { features: FeatureNetwork; distance: SetDistance; dispose(): void } | null {
   const net = opts.dinov2 ? new Dinov2Features(opts.dinov2) : opts.unet ? new UNetEncoderFeatures(opts.unet, opts.unetSize) : null;
   return net ? { features: net, distance: fdAndKid, dispose: () => net.dispose() } : null;
-}
-
-/** The class count of a UNet checkpoint, from its output layer (4 for ACDC, 2 for vessels). */
-function numClassesOf(checkpoint: string): number {
-  const out = loadSafetensors(checkpoint).tensors.get('decoder.out_conv.weight');
-  if (!out) throw new Error(`${checkpoint}: not a UNet checkpoint (no decoder.out_conv.weight)`);
-  return out.shape[0];
 }

@@ -1,6 +1,9 @@
-// Module state ↔ host tensors ↔ safetensors files, with PyTorch's names, so checkpoints interoperate
-// with the published PyTorch code (its state_dict saved as safetensors) in both directions.
-import { loadSafetensors, saveSafetensors, type HostTensor } from '../io/safetensors.js';
+// Module state ↔ host tensors ↔ checkpoint files, with PyTorch's names, so checkpoints interoperate
+// with the published PyTorch code in both directions: we write safetensors; we read safetensors and
+// PyTorch .pth files, bare or wrapped as training scripts save them (io/state-dict.ts). The UNet's
+// own loader with its checks and BCP's extra heads is models/unet-weights.ts.
+import { saveSafetensors, type HostTensor } from '../io/safetensors.js';
+import { readStateDict } from '../io/state-dict.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import type { Module } from './module.js';
 
@@ -48,8 +51,9 @@ export async function saveModule(path: string, m: Module, metadata: Record<strin
   saveSafetensors(path, await moduleToHost(m), metadata);
 }
 
+/** Load a checkpoint file (safetensors or .pth, see readStateDict) into a module; returns its metadata. */
 export function loadModule(path: string, m: Module, strict = true): Record<string, string> {
-  const { tensors, metadata } = loadSafetensors(path);
+  const { tensors, metadata } = readStateDict(path);
   try {
     loadModuleFromHost(m, tensors, '', strict);
   } catch (e) {

@@ -14,6 +14,7 @@ import type { SegDataset } from '../data/dataset.js';
 import { SeededRng, deriveSeed, type RngState } from '../data/rng.js';
 import { TwoStreamBatchSampler, type TwoStreamSamplerState } from '../data/sampler.js';
 import { UNet } from '../models/unet.js';
+import { loadUNetWeights } from '../models/unet-weights.js';
 import { loadModule } from '../nn/checkpoint.js';
 import { SGD } from '../nn/optim.js';
 import { bcpMixLoss } from '../sraseg/bcp-loss.js';
@@ -93,7 +94,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
 
   // ---- Stage 1: pre-training on pairs of labeled slices ---------------------------------------
   const student = new UNet({ numClasses: C, seed: cfg.seed });
-  if (cfg.init) loadModule(cfg.init, student);
+  if (cfg.init) loadUNetWeights(cfg.init, student);
   // Load the ViT first: a bad weights file must fail before hours of pre-training, not after.
   const sa = cfg.sa
     ? new SaTerm(loadDinov2(cfg.dinov2!), student.config.features[4], { mode: cfg.saMode ?? 'features', lambda: cfg.saLambda ?? 0.1, vitSize: cfg.vitSize }, new Rng(deriveSeed(cfg.seed, 5)))

@@ -6,7 +6,7 @@ import { SeededRng, deriveSeed, type RngState } from '../data/rng.js';
 import { TwoStreamBatchSampler, type TwoStreamSamplerState } from '../data/sampler.js';
 import { supervisedSegLoss } from '../losses/segmentation.js';
 import { UNet } from '../models/unet.js';
-import { loadModule } from '../nn/checkpoint.js';
+import { loadUNetWeights } from '../models/unet-weights.js';
 import { SGD } from '../nn/optim.js';
 import { keep, tidy } from '../tensor/scope.js';
 import { tensor } from '../tensor/tensor.js';
@@ -32,7 +32,7 @@ export interface RunConfig extends OptimConfig {
   valLimit?: number;
   /** Validation protocol (default: BCP's volume protocol). */
   validate?: Validator;
-  /** Start from these UNet weights (safetensors) instead of a random initialisation. */
+  /** Start from these UNet weights (safetensors or a BCP/SSL4MIS .pth) instead of a random initialisation. */
   init?: string;
 }
 
@@ -43,7 +43,7 @@ export interface SupervisedConfig extends RunConfig {
 
 export async function trainSupervised(data: SegDataset, cfg: SupervisedConfig): Promise<StageResult> {
   const model = new UNet({ numClasses: data.numClasses, seed: cfg.seed });
-  if (cfg.init) loadModule(cfg.init, model);
+  if (cfg.init) loadUNetWeights(cfg.init, model);
   const optimizer = new SGD(model.parameters(), { lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
   let sampler = new TwoStreamBatchSampler(data.labeledIndices, [], cfg.batch, 0, deriveSeed(cfg.seed, 1));
   let dataRng = new SeededRng(deriveSeed(cfg.seed, 2));
