@@ -130,4 +130,12 @@ test('a checkpoint of another network, a pickle or a non-checkpoint is named in 
   oneLine(join(tmp, 'absent.pth'), /absent\.pth: file not found/);
 });
 
+// Catches: a trainer that discovers a bad --init only after loading the data (or after pre-training).
+test('the trainers check --init with the options: another network or other widths → one line', () => {
+  const args = Object.fromEntries(Object.entries(E.METHOD_OPTIONS).map(([k, o]) => [k, o.default]));
+  assert.is(E.methodArgsProblem({ ...args }), null);
+  assert.match(E.methodArgsProblem({ ...args, init: 'test/golden/vit_tiny_hub.pth' })!, /^--init test\/golden\/vit_tiny_hub\.pth: a ViT \(DINOv2-style\) network/);
+  assert.match(E.methodArgsProblem({ ...args, init: BCP })!, /^--init test\/golden\/bcp_tiny\.pth: a UNet of widths \[4,8,8,16,16\] with 1 input channel\(s\); the trainers build \[16,32,64,128,256\]/);
+});
+
 test.run();

@@ -2,6 +2,8 @@
 // method options (supervised | bcp | sra-seg, the SRA-Seg switches, SA, SGD, schedule, run folder),
 // their checks, and the call into the trainers. Each CLI adds its data options and its defaults.
 import type { SegDataset } from '../data/dataset.js';
+import { UNET_DEFAULTS } from '../models/unet.js';
+import { readUNetCheckpoint } from '../models/unet-weights.js';
 import type { BlendKernel } from '../sraseg/mixing.js';
 import type { SaMode } from '../sraseg/sa.js';
 import type { StageResult, Validator } from '../train/stage.js';
@@ -54,8 +56,23 @@ export function methodArgsProblem(args: Parsed): string | null {
     (args.method === 'sra-seg' && args.sa && !args.dinov2
       ? 'sra-seg: the SA loss needs DINOv2 weights: pass --dinov2 <file> (nothing is downloaded at run time), or --no-sa.'
       : null) ??
-    (args.resume && !args.out ? '--resume needs --out <run folder>' : null)
+    (args.resume && !args.out ? '--resume needs --out <run folder>' : null) ??
+    (args.init ? initProblem(args.init as string) : null)
   );
+}
+
+/** --init is read and checked here (format, network, widths) so that a bad file fails before the data loads. */
+function initProblem(path: string): string | null {
+  try {
+    const { config } = readUNetCheckpoint(path);
+    const want = UNET_DEFAULTS.features;
+    if (config.inChannels !== 1 || String(config.features) !== String(want)) {
+      return `--init ${path}: a UNet of widths [${config.features}] with ${config.inChannels} input channel(s); the trainers build [${want}] with 1. Give a checkpoint of the published UNet.`;
+    }
+    return null;
+  } catch (e) {
+    return `--init ${(e as Error).message}`;
+  }
 }
 
 /** What the dataset decides: sizes, schedule defaults already resolved, the run folder, validation. */
