@@ -17,6 +17,7 @@ import trainStylegan from '../src/cli/commands/train-stylegan.js';
 import generate from '../src/cli/commands/generate.js';
 import fd from '../src/cli/commands/fd.js';
 import domainGap from '../src/cli/commands/domain-gap.js';
+import segment from '../src/cli/commands/segment.js';
 import { runBench, tempDir } from './fixtures.js';
 
 const specs = defineOptions({
@@ -97,7 +98,7 @@ test('parser: unknown flag, missing value, stray argument, required, a value on 
   usageError(['--name', 'n', '--flag=yes'], /^--flag takes no value: write --flag or --no-flag$/);
 });
 
-const COMMANDS = [trainAcdc, evalAcdc, trainFundus, evalFundus, trainStylegan, generate, fd, domainGap];
+const COMMANDS = [trainAcdc, evalAcdc, trainFundus, evalFundus, trainStylegan, generate, fd, domainGap, segment];
 
 test('--help is generated from the declarations: every flag, its constraint, its default (catches: a flag missing from --help, help and parser disagreeing)', () => {
   for (const c of COMMANDS) {
@@ -192,6 +193,7 @@ const BAD: [string, string[], RegExp][] = [
   ['generate', ['--checkpoint', 'none.safetensors', '--count', '0'], /^generate: --count 0: must be an integer ≥ 1$/],
   ['fd', ['--real', 'a', '--synthetic', 'b', '--unet', 'c', '--size', '50'], /^fd: --size 50: /],
   ['domain-gap', ['--checkpoint', 'x', '--data', 'y', '--class', '4'], /^domain-gap: --class 4: must be an integer between 1 and 3$/],
+  ['segment', ['--checkpoint', 'x', '--input', 'y', '--out', 'z', '--resample', 'cubic'], /^segment: --resample cubic: must be one of nearest \| area$/],
 ];
 
 test('every command rejects a bad value with exit code 2 and one line (catches: a command not on the runner, a stack trace, exit 0 on a mistake)', () => {

@@ -1,25 +1,19 @@
 // Small on-disk fixtures for the command and preflight tests: HDF5 slices and volumes in the ACDC
-// (SSL4MIS) layout, written with h5wasm into a temporary folder, and running a command as a user does.
+// (SSL4MIS) layout, written into a temporary folder, and running a command as a user does.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as h5 from 'h5wasm';
 import * as E from '../src/index.js';
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `sraseg-${prefix}-`));
 }
 
-/** Writes an HDF5 file with the given datasets (h5wasm's in-memory FS, then to disk). */
+/** Writes an HDF5 file with the given datasets (the library's writer, as SSL4MIS lays them out). */
 export async function writeH5(path: string, datasets: Record<string, { data: Float32Array | Uint8Array; shape: number[] }>): Promise<void> {
   await E.ensureHdf5Ready();
-  const scratch = '/fixture-write.h5';
-  const f = new h5.File(scratch, 'w');
-  for (const [name, d] of Object.entries(datasets)) f.create_dataset({ name, data: d.data, shape: d.shape });
-  f.close();
-  writeFileSync(path, h5.FS!.readFile(scratch));
-  h5.FS!.unlink(scratch);
+  E.writeHdf5Datasets(path, datasets);
 }
 
 /** An image/label pair of `shape` with a square of class 1..3 (so scores are defined). */

@@ -5,10 +5,11 @@
 import {
   VAL_SPLITS,
   checkDinov2Weights,
-  checkUNetClasses,
+  checkUNetConfig,
   readUNetCheckpoint,
   trainSemiSupervised,
   trainSupervised,
+  UNET_DEFAULTS,
   UserError,
   type BlendKernel,
   type SegDataset,
@@ -27,7 +28,7 @@ export const METHOD_OPTIONS = defineOptions({
   method: { type: 'string', default: 'supervised', choices: METHODS, help: 'training method' },
   iterations: { ...POSITIVE_INT, help: 'supervised: training iterations; bcp/sra-seg: self-training iterations' },
   'pre-iterations': { ...NON_NEGATIVE_INT, help: 'bcp/sra-seg pre-training iterations (0 skips pre-training; use with --init)' },
-  init: { type: 'string', metavar: 'file', help: "start the student from these UNet weights (.safetensors, e.g. a supervised run's model_best) instead of a random initialisation" },
+  init: { type: 'string', metavar: 'file', help: "start the student from these UNet weights instead of a random initialisation: .safetensors (e.g. a supervised run's model_best) or a BCP/SSL4MIS .pth" },
   batch: { ...POSITIVE_INT, help: 'labeled images per batch (bcp/sra-seg: even, split into halves)' },
   'unlabeled-batch': { ...POSITIVE_INT, multipleOf: 2, why: 'split into halves a and b', help: 'bcp/sra-seg: unlabeled images per batch (default: as --batch)' },
   ema: { ...PROBABILITY, default: 0.99, help: 'bcp/sra-seg: EMA decay of the teacher' },
@@ -102,7 +103,8 @@ export function checkRun(data: SegDataset, args: MethodArgs, run: RunSettings): 
     if (run.batch % 2) throw new UserError(`--batch ${run.batch}: --method ${args.method} splits each batch into halves a and b, so it must be even`);
     if (!data.unlabeledIndices.length) throw new UserError(`--method ${args.method}: the unlabeled pool is empty; label fewer images or give an unlabeled folder`);
   }
-  if (args.init) checkUNetClasses(readUNetCheckpoint(args.init), data.numClasses, '--init for this data');
+  // The trainers build the published UNet (UNET_DEFAULTS' widths, one input channel).
+  if (args.init) checkUNetConfig(readUNetCheckpoint(args.init), { ...UNET_DEFAULTS, numClasses: data.numClasses }, '--init for this data');
   if (args.method === 'sra-seg' && args.sa && args.dinov2) checkDinov2Weights(args.dinov2);
 }
 

@@ -1,9 +1,9 @@
 // StyleGAN2 run files: the training checkpoint (three networks, both Adams and the loop state in one
 // safetensors file, written atomically) and the standalone generator with its config in the metadata.
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { type Adam, type Generator, type HostTensor, loadModuleFromHost, loadSafetensors, type Module, moduleToHost, type OptimizerStateDict, saveSafetensors, StateDictMismatch } from '../engine/index.js';
 import { UserError } from '../errors.js';
-import { looksLikePickle } from '../io/stylegan-pkl.js';
+import { readStateDict, weightsFormatOf } from '../io/state-dict.js';
 import { wrongModelMessage } from '../models/weights.js';
 import { StyleGAN2Generator, type GeneratorConfig } from '../models/stylegan2/generator.js';
 import type { SeededRng } from '../data/rng.js';
@@ -107,28 +107,18 @@ export function loadGenerator(path: string): StyleGAN2Generator {
  */
 export function readGeneratorKind(path: string): 'safetensors' | 'pkl' {
   if (!existsSync(path)) throw new UserError(`${path}: no such generator file (train one with bench/train-stylegan.js; it writes <out>/G_ema.safetensors)`);
-  const head = readHead(path, 4);
-  if (looksLikePickle(head)) return 'pkl';
-  if (head[0] === 0x50 && head[1] === 0x4b) {
+  const format = weightsFormatOf(path);
+  if (format === 'pickle') return 'pkl';
+  if (format === 'pth') {
     throw new UserError(`${path}: a zip archive (a torch.save checkpoint?), not a generator: pass <run>/G_ema.safetensors or an official StyleGAN2-ADA network-snapshot-*.pkl`);
   }
   return 'safetensors';
 }
 
-function readHead(path: string, n: number): Uint8Array {
-  const fd = openSync(path, 'r');
-  try {
-    const head = new Uint8Array(n);
-    return head.subarray(0, readSync(fd, head, 0, n, 0));
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Reads and checks a generator file on the CPU (before any work starts); one-line UserErrors name the file. */
 export function readGeneratorFile(path: string): { tensors: Map<string, HostTensor>; config: GeneratorConfig } {
   if (readGeneratorKind(path) === 'pkl') throw new UserError(`${path}: an official StyleGAN2-ADA pickle; read it with loadStyleGanPkl (generate.js does)`);
-  const { tensors, metadata } = loadSafetensors(path);
+  const { tensors, metadata } = readStateDict(path);
   const wrong = wrongModelMessage(path, tensors.keys(), 'stylegan2-generator');
   if (wrong) throw new UserError(`${wrong}; pass <run>/G_ema.safetensors`);
   if (metadata.format !== 'sraseg-stylegan2-generator' || !metadata.config) {

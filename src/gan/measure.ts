@@ -4,8 +4,8 @@
 // Inception network of the FID literature, so values are comparable only within one feature network.
 import { add, mean, mul, noGrad, reshape, resizeBilinear, type Tensor, tidy } from '../engine/index.js';
 import { featureStats, frechetDistance, kid, type KidOptions } from '../metrics/frechet.js';
-import { UNet } from '../models/unet.js';
-import { loadUNetWeights, readUNetCheckpoint } from '../models/weights.js';
+import type { UNet } from '../models/unet.js';
+import { loadUNet } from '../models/unet-weights.js';
 import { preprocessDinov2, type Dinov2 } from '../models/vit.js';
 import { loadDinov2 } from '../models/vit-weights.js';
 
@@ -69,7 +69,7 @@ function to01(images: Tensor): Tensor {
   return add(mul(images, 0.5), 0.5);
 }
 
-/** The UNet encoder's pooled bottleneck [N, 256] of images [N, 1, H, W] in [0, 1], resized to `size`². */
+/** The UNet encoder's pooled bottleneck [N, widths[4]] (256 for the published UNet) of images [N, 1, H, W] in [0, 1], resized to `size`². */
 export class UNetEncoderFeatures implements FeatureNetwork {
   readonly name = 'FD-UNet-encoder';
   private readonly unet: UNet;
@@ -78,9 +78,7 @@ export class UNetEncoderFeatures implements FeatureNetwork {
     checkpoint: string,
     readonly size = 128,
   ) {
-    this.unet = new UNet({ numClasses: readUNetCheckpoint(checkpoint).numClasses });
-    loadUNetWeights(checkpoint, this.unet);
-    this.unet.eval(); // gradients are never taken through it: callers embed under noGrad
+    this.unet = loadUNet(checkpoint); // eval mode; gradients are never taken through it: callers embed under noGrad
   }
 
   embed(images: Tensor): Tensor {

@@ -7,6 +7,15 @@ import { gunzipSync } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
 import { DataError, validatePair, type VolumeSample } from '../data/dataset.js';
 
+/** The source file's header, kept so that results can be written on exactly its grid (nifti-write.ts). */
+export interface NiftiHeaderBytes {
+  /** 1: the 348-byte NIfTI-1 header; 2: the 540-byte NIfTI-2 header. */
+  version: 1 | 2;
+  littleEndian: boolean;
+  /** A private copy of the header (without extensions). */
+  bytes: Uint8Array;
+}
+
 export interface NiftiVolume {
   /** [depth, height, width] = [nz, ny, nx]. */
   shape: [number, number, number];
@@ -14,6 +23,7 @@ export interface NiftiVolume {
   data: Float64Array;
   /** Voxel size (x, y, z) from pixdim, usually millimetres. */
   spacing: [number, number, number];
+  header: NiftiHeaderBytes;
 }
 
 type Reader = (view: DataView, offset: number, littleEndian: boolean) => number;
@@ -28,8 +38,16 @@ const READERS: Record<number, [bytes: number, read: Reader]> = {
   64: [8, (v, o, le) => v.getFloat64(o, le)],
 };
 
-/** Reads a .nii or .nii.gz 3D volume (a 4D file with one time point is accepted). */
-export function readNifti(path: string): NiftiVolume {
+interface ParsedNifti {
+  buffer: ArrayBuffer;
+  header: ReturnType<typeof nifti.readHeader>;
+  shape: [number, number, number];
+  spacing: [number, number, number];
+  raw: NiftiHeaderBytes;
+}
+
+/** Reads, un-gzips and checks a file's header: one readable 3D (or single-frame 4D) volume. */
+function parseNifti(path: string): ParsedNifti {
   let raw: Buffer;
   try {
     raw = readFileSync(path);
@@ -46,19 +64,38 @@ export function readNifti(path: string): NiftiVolume {
     }
   }
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  if (!nifti.isNIFTI1(buffer) && !nifti.isNIFTI2(buffer)) {
-    throw new DataError(path, 'not a NIfTI file (no n+1/ni1/n+2 magic)', 'Use the .nii.gz files of the ACDC challenge');
+  const version = nifti.isNIFTI1(buffer) ? 1 : nifti.isNIFTI2(buffer) ? 2 : 0;
+  if (!version) {
+    throw new DataError(path, 'not a NIfTI file (no n+1/n+2 magic; .hdr/.img pairs are not read)', 'Give a single-file .nii or .nii.gz volume');
   }
   const header = nifti.readHeader(buffer);
   const [rank, nx, ny, nz, nt] = header.dims;
   if (rank < 2 || rank > 4 || (rank === 4 && nt !== 1)) {
     throw new DataError(path, `has ${rank} dimensions [${header.dims.slice(1, rank + 1)}]`, 'Use a single-frame 3D file (patientXXX_frameYY.nii.gz), not the 4D cine series');
   }
-  const depth = rank >= 3 ? nz : 1;
-  const reader = READERS[header.datatypeCode];
-  if (!reader) throw new DataError(path, `unsupported NIfTI datatype code ${header.datatypeCode}`, 'Convert it to an integer or float voxel type');
-  const [size, read] = reader;
-  const n = nx * ny * depth;
+  if (!READERS[header.datatypeCode]) throw new DataError(path, `unsupported NIfTI datatype code ${header.datatypeCode}`, 'Convert it to an integer or float voxel type');
+  const [, sx, sy, sz] = header.pixDims;
+  const size = version === 1 ? 348 : 540;
+  return {
+    buffer,
+    header,
+    shape: [rank >= 3 ? nz : 1, ny, nx],
+    spacing: [sx, sy, sz],
+    raw: { version, littleEndian: header.littleEndian, bytes: new Uint8Array(buffer.slice(0, size)) },
+  };
+}
+
+/** Only the header and grid of a .nii/.nii.gz volume (checked as readNifti checks it), without decoding voxels. */
+export function readNiftiHeader(path: string): Omit<NiftiVolume, 'data'> {
+  const { shape, spacing, raw } = parseNifti(path);
+  return { shape, spacing, header: raw };
+}
+
+/** Reads a .nii or .nii.gz 3D volume (a 4D file with one time point is accepted). */
+export function readNifti(path: string): NiftiVolume {
+  const { buffer, header, shape, spacing, raw } = parseNifti(path);
+  const [size, read] = READERS[header.datatypeCode];
+  const n = shape[0] * shape[1] * shape[2];
   const offset = Math.trunc(header.vox_offset);
   if (offset + n * size > buffer.byteLength) {
     throw new DataError(path, `truncated: ${n} voxels of ${size} bytes need ${offset + n * size} bytes, file has ${buffer.byteLength}`, 'Replace it with the original file');
@@ -69,8 +106,7 @@ export function readNifti(path: string): NiftiVolume {
   const inter = Number.isFinite(header.scl_inter) && header.scl_slope ? header.scl_inter : 0;
   const data = new Float64Array(n);
   for (let i = 0; i < n; i++) data[i] = read(view, i * size, header.littleEndian) * slope + inter;
-  const [, sx, sy, sz] = header.pixDims;
-  return { shape: [depth, ny, nx], data, spacing: [sx, sy, sz] };
+  return { shape, data, spacing, header: raw };
 }
 
 /** Min-max normalisation of a whole volume to [0, 1] (a constant volume becomes all zeros). */

@@ -30,6 +30,11 @@ export interface UnpickleHooks {
 /** Thrown for input that ends before its STOP opcode (a truncated file). */
 export class PickleTruncatedError extends Error {}
 
+/** True when the bytes start like a binary pickle (protocol 2–5): `\x80` then the protocol. */
+export function looksLikePickle(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === 0x80 && head[1] >= 2 && head[1] <= 5;
+}
+
 const MARK = Symbol('mark');
 
 /** Unpickle one object from `data` (which must hold exactly what the pickle needs, or more). */

@@ -11,7 +11,7 @@
 // (the network configuration) and the parameters and buffers under their state-dict names.
 import { UserError } from '../errors.js';
 import { readFileSync } from 'node:fs';
-import { PickleGlobal, unpickle } from './pickle.js';
+import { looksLikePickle, PickleGlobal, unpickle } from './pickle.js';
 import { gather } from './pth.js';
 import type { HostTensor } from '../engine/index.js';
 import { PyObject, describe, isTensorData, torchPickleHooks, type TensorData } from './torch-pickle.js';
@@ -46,11 +46,6 @@ class PersistentObject {
 }
 
 const PERSISTENT = 'torch_utils.persistence._reconstruct_persistent_obj';
-
-/** True when the bytes start like a binary pickle (protocol 2–5): `\x80` then the protocol. */
-export function looksLikePickle(head: Uint8Array): boolean {
-  return head.length >= 2 && head[0] === 0x80 && head[1] >= 2 && head[1] <= 5;
-}
 
 export function decodeStyleGanPkl(buf: Buffer, source = 'network pickle'): StyleGanPkl {
   if (!looksLikePickle(buf)) throw new UserError(`${source}: not a pickle (a StyleGAN2-ADA network-snapshot-*.pkl starts with a pickle header)`);

@@ -2,11 +2,12 @@
 // hub names: blocks.N.attn.qkv.weight, blocks.N.ls1.gamma, pos_embed, ...) and the Hugging Face
 // `model.safetensors` (facebook/dinov2-base names: encoder.layer.N.attention.attention.query.weight,
 // layer_scale1.lambda1, embeddings.position_embeddings, ...). Both map onto the hub names of
-// src/models/vit.ts; the configuration is inferred from the tensors' shapes.
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import { bf16ToFloat, halfToFloat, loadPth } from '../io/pth.js';
-import { type HostTensor, InputError, loadModuleFromHost, loadSafetensors } from '../engine/index.js';
+// src/models/vit.ts; the configuration is inferred from the tensors' shapes. The file is read by
+// io/state-dict.ts, which every weights file goes through.
+import { existsSync } from 'node:fs';
+import { type HostTensor, loadModuleFromHost } from '../engine/index.js';
 import { UserError } from '../errors.js';
+import { readStateDict } from '../io/state-dict.js';
 import { wrongModelMessage } from './weights.js';
 import { Dinov2, type Dinov2Config } from './vit.js';
 
@@ -117,27 +118,6 @@ export function inferDinov2Config(state: HostState, opts: Dinov2LoadOptions = {}
   };
 }
 
-/** Half-precision safetensors (some Hub uploads) widened to f32, the engine's only float type. */
-function widenHalves(state: HostState): HostState {
-  for (const [name, t] of state) {
-    if (t.dtype !== 'F16' && t.dtype !== 'BF16') continue;
-    const widen = t.dtype === 'F16' ? halfToFloat : bf16ToFloat;
-    state.set(name, { dtype: 'F32', shape: t.shape, data: Float32Array.from(t.data as Uint16Array, widen) });
-  }
-  return state;
-}
-
-/** A zip archive (torch.save) starts with a local file header 'PK\x03\x04'. */
-function isZip(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    return readSync(fd, head, 0, 4, 0) === 4 && head.readUInt32LE(0) === 0x04034b50;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Read either checkpoint form into hub-named host tensors. */
 export function readDinov2State(path: string): HostState {
   if (!existsSync(path)) {
@@ -146,7 +126,7 @@ export function readDinov2State(path: string): HostState {
         `(torch hub dinov2_vit*14*_pretrain.pth or Hugging Face facebook/dinov2-* model.safetensors) to this path.`,
     );
   }
-  const state = isZip(path) ? loadPth(path) : widenHalves(loadSafetensors(path).tensors);
+  const state = readStateDict(path).tensors;
   return isHuggingFaceDinov2(state) ? huggingFaceToHub(state) : state;
 }
 
@@ -155,13 +135,7 @@ export function readDinov2State(path: string): HostState {
  * any work starts. A missing, damaged or foreign file is a one-line UserError naming it.
  */
 export function checkDinov2Weights(path: string, opts: Dinov2LoadOptions = {}): Dinov2Config {
-  let state: HostState;
-  try {
-    state = readDinov2State(path);
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    throw new UserError(`${path}: not readable as DINOv2 weights (${(e as Error).message}); use the torch-hub .pth or a Hugging Face model.safetensors`);
-  }
+  const state = readDinov2State(path); // its errors are one line naming the file already
   const wrong = wrongModelMessage(path, state.keys(), 'dinov2');
   if (wrong) throw new UserError(wrong);
   try {

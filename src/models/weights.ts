@@ -1,13 +1,10 @@
-// What a weights file holds, recognised from its tensor names, so that a checkpoint of the wrong
-// model is named as such in one line ("runs/x/G_ema.safetensors holds a StyleGAN2 generator, not a
-// UNet") instead of a list of hundreds of missing and unexpected keys; and the UNet checkpoint
-// helpers every command uses: read on the CPU before any work starts (class count, right model),
-// then load with a mismatch explained.
-import { type HostTensor, loadModule, loadSafetensors, StateDictMismatch } from '../engine/index.js';
-import { UserError } from '../errors.js';
-import type { UNet } from './unet.js';
+// What a weights file holds, recognised from its tensor names (after io/state-dict.ts has read and
+// unwrapped it), so that a checkpoint of the wrong model is named as such in one line
+// ("runs/x/G_ema.safetensors holds a StyleGAN2 generator, not a UNet") instead of a list of hundreds
+// of missing and unexpected keys. Every loader of user-given weights asks here: the UNet's
+// (unet-weights.ts), DINOv2's (vit-weights.ts) and the generator's (gan/checkpoint.ts).
 
-export type WeightsKind = 'unet' | 'stylegan2-checkpoint' | 'stylegan2-generator' | 'stylegan2-discriminator' | 'dinov2';
+export type WeightsKind = 'unet' | 'stylegan2-checkpoint' | 'stylegan2-networks' | 'stylegan2-generator' | 'stylegan2-discriminator' | 'dinov2';
 
 interface KindRule {
   kind: WeightsKind;
@@ -20,13 +17,20 @@ interface KindRule {
 
 const startsWith = (keys: readonly string[], prefix: string) => keys.some((k) => k.startsWith(prefix));
 
-// Most specific first: a training checkpoint holds a generator under 'G_ema.'.
+// Most specific first: a training checkpoint holds a generator under 'G_ema.', a pair of networks
+// (as the golden fixtures are saved) under 'G.'.
 const RULES: readonly KindRule[] = [
   {
     kind: 'stylegan2-checkpoint',
     name: 'a StyleGAN2 training checkpoint (G, D, G_ema and both optimisers)',
     example: 'G_ema.synthesis.b4.const',
     test: (keys) => startsWith(keys, 'G_ema.') && startsWith(keys, 'D.'),
+  },
+  {
+    kind: 'stylegan2-networks',
+    name: 'StyleGAN2 networks (a generator G and a discriminator D)',
+    example: 'G.synthesis.b4.const',
+    test: (keys) => startsWith(keys, 'G.synthesis.') && startsWith(keys, 'D.'),
   },
   {
     kind: 'stylegan2-generator',
@@ -64,46 +68,4 @@ export function wrongModelMessage(path: string, names: Iterable<string>, expecte
   if (found.kind === expected) return null;
   const want = rule(expected);
   return `${path} holds ${found.name}, not ${want.name.replace(/ \(.*\)$/, '')} (expected keys like ${want.example})`;
-}
-
-/** A UNet checkpoint read on the CPU: its class count, checked to be a UNet. */
-export interface UNetCheckpoint {
-  path: string;
-  numClasses: number;
-  tensors: Map<string, HostTensor>;
-}
-
-/**
- * Reads a UNet checkpoint without the GPU (cheap: a few MB), so a missing, damaged or wrong file is
- * reported before anything starts. Throws a one-line InputError/UserError naming the file.
- */
-export function readUNetCheckpoint(path: string): UNetCheckpoint {
-  const { tensors } = loadSafetensors(path);
-  const wrong = wrongModelMessage(path, tensors.keys(), 'unet');
-  if (wrong) throw new UserError(wrong);
-  const out = tensors.get('decoder.out_conv.weight');
-  if (!out) throw new UserError(`${path}: a UNet checkpoint without its output layer (decoder.out_conv.weight): the file is incomplete; use another checkpoint`);
-  return { path, numClasses: out.shape[0], tensors };
-}
-
-/** Checks a UNet checkpoint's class count against what the data needs, before anything starts. */
-export function checkUNetClasses(ckpt: UNetCheckpoint, numClasses: number, what: string): void {
-  if (ckpt.numClasses !== numClasses) {
-    throw new UserError(`${ckpt.path} is a UNet with ${ckpt.numClasses} classes, ${what} needs ${numClasses}: use a checkpoint trained on this data`);
-  }
-}
-
-/** Loads UNet weights into `model`; a file of another model or configuration is one line saying which. */
-export function loadUNetWeights(path: string, model: UNet): void {
-  try {
-    loadModule(path, model);
-  } catch (e) {
-    if (!(e instanceof StateDictMismatch)) throw e;
-    const names = [...e.unexpectedKeys, ...model.stateDict().keys()].filter((k) => !e.missingKeys.includes(k));
-    const wrong = wrongModelMessage(path, names, 'unet');
-    if (wrong) throw new UserError(wrong);
-    const first = e.mismatched[0];
-    const detail = first ? `${first.key} is ${first.got}, this UNet has ${first.expected}` : StateDictMismatch.summary('UNet', e.missingKeys, e.unexpectedKeys, []);
-    throw new UserError(`${path}: a UNet of another configuration (${detail}); use a checkpoint of the same network settings`);
-  }
 }

@@ -1,10 +1,10 @@
-// PNG encoder (8-bit gray / RGB / RGBA, no interlace) on node:zlib. The format is small enough to
+// PNG encoder (8-bit gray / RGB / RGBA, and 8-bit indexed for label maps; no interlace) on node:zlib. The format is small enough to
 // write directly: signature, IHDR, one zlib-compressed IDAT of filtered rows, IEND, each chunk with a
 // CRC-32. Every row uses filter 1 (Sub), which turns the flat areas of plots and masks into zeros.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import type { Image } from './image.js';
+import type { Image, Rgb } from './image.js';
 
 const SIGNATURE = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const COLOUR_TYPE: Record<Image['channels'], number> = { 1: 0, 3: 2, 4: 6 };
@@ -23,6 +23,30 @@ export function encodePng(img: Image): Uint8Array {
   view.setUint32(4, height);
   header.set([8, COLOUR_TYPE[channels], 0, 0, 0], 8); // bit depth, colour type, compression, filter, interlace
   return concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(subFiltered(img))), chunk('IEND', new Uint8Array(0))]);
+}
+
+/**
+ * An indexed-colour (palette) PNG of a label map: each pixel's byte is its class index, the palette
+ * gives each class a colour. Readers that keep the indices (PIL's mode 'P', ITK-SNAP, MATLAB's
+ * imread with its map) get the classes back; any other viewer shows the colours.
+ */
+export function encodeIndexedPng(width: number, height: number, indices: Uint8Array, palette: readonly Rgb[]): Uint8Array {
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) throw new Error(`encodeIndexedPng: bad size ${width}×${height}`);
+  if (indices.length !== width * height) throw new Error(`encodeIndexedPng: ${indices.length} indices do not fit ${width}×${height}`);
+  if (palette.length < 1 || palette.length > 256) throw new Error(`encodeIndexedPng: a palette has 1..256 colours, got ${palette.length}`);
+  for (let i = 0; i < indices.length; i++) {
+    if (indices[i] >= palette.length) throw new Error(`encodeIndexedPng: index ${indices[i]} at pixel ${i} has no palette colour (${palette.length} colours)`);
+  }
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header.set([8, 3, 0, 0, 0], 8); // bit depth 8, colour type 3 (indexed)
+  const plte = Uint8Array.from(palette.flatMap((c) => [c[0], c[1], c[2]]));
+  // Filter 0 (None) on every row: differences of class indices mean nothing (the PNG spec's advice for palettes).
+  const rows = new Uint8Array(height * (width + 1));
+  for (let y = 0; y < height; y++) rows.set(indices.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  return concat([SIGNATURE, chunk('IHDR', header), chunk('PLTE', plte), chunk('IDAT', deflateSync(rows)), chunk('IEND', new Uint8Array(0))]);
 }
 
 export function writePng(path: string, img: Image): void {

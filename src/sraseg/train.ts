@@ -8,6 +8,7 @@ import type { SegDataset } from '../data/dataset.js';
 import { SeededRng, deriveSeed, type RngState } from '../data/rng.js';
 import { TwoStreamBatchSampler, type TwoStreamSamplerState } from '../data/sampler.js';
 import { UNet } from '../models/unet.js';
+import { loadUNetWeights } from '../models/unet-weights.js';
 import { bcpMixLoss } from './bcp-loss.js';
 import { mixingMask, type BlendKernel } from './mixing.js';
 import { EmaTeacher, type TeacherMode } from './teacher.js';
@@ -82,7 +83,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
 
   // ---- Stage 1: pre-training on pairs of labeled slices ---------------------------------------
   const student = new UNet({ numClasses: C, seed: cfg.seed });
-  if (cfg.init) loadModule(cfg.init, student);
+  if (cfg.init) loadUNetWeights(cfg.init, student);
   // Load the ViT first: a bad weights file must fail before hours of pre-training, not after.
   const sa = cfg.sa
     ? new SaTerm(loadDinov2(cfg.dinov2!), student.config.features[4], { mode: cfg.saMode ?? 'features', lambda: cfg.saLambda ?? 0.1, vitSize: cfg.vitSize }, new Generator(deriveSeed(cfg.seed, 5)))

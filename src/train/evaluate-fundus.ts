@@ -31,7 +31,11 @@ export interface FundusEvaluation extends VolumeEvaluation {
 export type FundusSource = Pick<FundusDataset, 'getVolume' | 'getFov' | 'networkInput' | 'size'>;
 
 /** Vessel probability at the image's native resolution. */
-export async function predictVesselProbability(model: UNet, data: FundusSource, vol: VolumeSample): Promise<Float32Array> {
+export async function predictVesselProbability(
+  model: UNet,
+  data: Pick<FundusSource, 'networkInput' | 'size'>,
+  vol: Pick<VolumeSample, 'image' | 'height' | 'width'>,
+): Promise<Float32Array> {
   const s = data.size;
   const logits = noGrad(() => tidy(() => model.forward(tensor(data.networkInput(vol), [1, 1, s, s]))));
   const classes = logits.shape[1];

@@ -24,8 +24,13 @@ export interface VolumeEvaluation {
 /** Slices per forward pass during evaluation. */
 const EVAL_BATCH = 8;
 
-/** Predict a label volume [D, H, W] slice by slice. */
-export async function predictVolume(model: UNet, vol: VolumeSample, size: number): Promise<Uint8Array> {
+/** Predict a label volume [D, H, W] slice by slice; `onSlices(n)` after each batch of n slices. */
+export async function predictVolume(
+  model: UNet,
+  vol: Pick<VolumeSample, 'image' | 'depth' | 'height' | 'width'>,
+  size: number,
+  onSlices?: (n: number) => void,
+): Promise<Uint8Array> {
   const { depth, height, width } = vol;
   const pred = new Uint8Array(depth * height * width);
   const plane = height * width;
@@ -44,6 +49,7 @@ export async function predictVolume(model: UNet, vol: VolumeSample, size: number
       const back = zoomNearest(small, size, size, height, width);
       for (let i = 0; i < plane; i++) pred[(z0 + k) * plane + i] = back[i];
     }
+    onSlices?.(n);
   }
   return pred;
 }

@@ -2,7 +2,9 @@ export { trainSupervised, supervisedStreams, type SupervisedConfig, type OptimCo
 export { evaluateVolumes, predictVolume, ACDC_CLASSES, type VolumeEvaluation, type VolumeResult } from './evaluate.js';
 export { prepareBatch, type HostBatch } from './batch.js';
 export { plotCurves } from './curves.js';
-export { busiestSlice, sliceDice, writeSliceOverlay } from './overlays.js';
+export { busiestSlice, sliceDice, writeSliceOverlay, writePredictionOverlay } from './overlays.js';
+export { savePrediction, niftiTarget, predictionFileName, type PredictionTarget } from './save-predictions.js';
+export { findSegmentInputs, planSegmentOutputs, loadSegmentInput, segmentVolume, segmentFiles, type SegmentInput, type SegmentOptions, type SegmentFormat, type SegmentResult } from './segment.js';
 export { trainSemiSupervised, type SemiConfig, type SemiMethod } from '../sraseg/train.js';
 export { runStage, type StageConfig, type StageMethod, type StageResult } from './stage.js';
 export { correctPixelFeatures, gaussianKde, writeDomainGapPlot } from './domain-gap.js';

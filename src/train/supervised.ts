@@ -1,11 +1,12 @@
 // Supervised training of the UNet on the labeled slices only (the "UNet (labeled only)" row of the
 // paper's tables): the published loss 0.5·(CE + Dice), SGD, validation on volumes.
-import { backward, keep, loadModule, SGD, tensor, tidy } from '../engine/index.js';
+import { backward, keep, SGD, tensor, tidy } from '../engine/index.js';
 import type { SegDataset } from '../data/dataset.js';
 import { SeededRng, deriveSeed, type RngState } from '../data/rng.js';
 import { TwoStreamBatchSampler, type TwoStreamSamplerState } from '../data/sampler.js';
 import { supervisedSegLoss } from './supervised-loss.js';
 import { UNet } from '../models/unet.js';
+import { loadUNetWeights } from '../models/unet-weights.js';
 import { prepareBatch } from './batch.js';
 import type { ValSplit } from '../data/val-split.js';
 import { runStage, type StageResult, type Validator } from './stage.js';
@@ -31,7 +32,7 @@ export interface RunConfig extends OptimConfig {
   valSplit?: ValSplit;
   /** Validation protocol (default: BCP's volume protocol). */
   validate?: Validator;
-  /** Start from these UNet weights (safetensors) instead of a random initialisation. */
+  /** Start from these UNet weights (safetensors or a BCP/SSL4MIS .pth) instead of a random initialisation. */
   init?: string;
 }
 
@@ -54,7 +55,7 @@ export function supervisedStreams(data: SegDataset, batch: number, seed: number)
 
 export async function trainSupervised(data: SegDataset, cfg: SupervisedConfig): Promise<StageResult> {
   const model = new UNet({ numClasses: data.numClasses, seed: cfg.seed });
-  if (cfg.init) loadModule(cfg.init, model);
+  if (cfg.init) loadUNetWeights(cfg.init, model);
   const optimizer = new SGD(model.parameters(), { lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
   let { sampler, dataRng } = supervisedStreams(data, cfg.batch, cfg.seed);
   console.error(`UNet: ${model.parameterCount().toLocaleString('en')} parameters · data: ${data.describe()}`);

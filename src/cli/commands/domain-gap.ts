@@ -2,13 +2,12 @@
 // up to --pixels correctly predicted pixels of one class, labeled vs unlabeled real ACDC slices.
 import {
   AcdcDataset,
-  checkUNetClasses,
+  checkUNetConfig,
   correctPixelFeatures,
   init,
-  loadUNetWeights,
+  loadUNet,
   readUNetCheckpoint,
   SeededRng,
-  UNet,
   UserError,
   writeDomainGapPlot,
   zoomNearest,
@@ -25,7 +24,7 @@ export default defineCommand({
 The paper's Fig. 1 for a trained UNet: kernel density of the decoder's last feature map (mean over channels)
 at correctly predicted pixels of one class, labeled vs unlabeled ACDC slices of a split.`,
   options: {
-    checkpoint: { type: 'string', metavar: 'file', required: true, help: 'UNet weights (safetensors), 4 classes' },
+    checkpoint: { type: 'string', metavar: 'file', required: true, help: 'UNet weights, 4 classes: .safetensors or a BCP/SSL4MIS .pth' },
     data: { type: 'string', metavar: 'dir', required: true, help: 'ACDC directory (SSL4MIS layout)' },
     labeled: { ...POSITIVE_INT, default: 7, help: 'labeled patients of the split the model was trained on' },
     class: { type: 'number', integer: true, min: 1, max: 3, metavar: 'n', default: 3, help: 'class: 1 RV, 2 Myo, 3 LV' },
@@ -38,13 +37,12 @@ at correctly predicted pixels of one class, labeled vs unlabeled ACDC slices of 
   async run(args) {
     const ckpt = readUNetCheckpoint(args.checkpoint);
     const data = await AcdcDataset.open({ root: args.data, labeled: { patients: args.labeled } });
-    checkUNetClasses(ckpt, data.numClasses, 'ACDC');
+    checkUNetConfig(ckpt, { numClasses: data.numClasses }, 'ACDC');
     if (!data.unlabeledIndices.length) throw new UserError(`--labeled ${args.labeled}: every slice is labeled; there is no unlabeled pool to compare with`);
 
     await init();
-    const model = new UNet({ numClasses: ckpt.numClasses });
+    const model = loadUNet(ckpt);
     try {
-      loadUNetWeights(args.checkpoint, model);
       const rng = new SeededRng(args.seed);
       const pick = (pool: readonly number[]) => rng.permutation(pool.length).slice(0, args.slices).map((i) => pool[i]);
       const S = args.size;

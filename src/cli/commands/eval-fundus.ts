@@ -3,18 +3,18 @@
 // literature's sensitivity, specificity, accuracy and AUC inside the field of view. Prints a table,
 // writes results.json and Fig. 7-style overlays (image | prediction | ground truth | errors).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import {
-  checkUNetClasses,
+  checkUNetConfig,
   evaluateFundus,
   findDriveRoot,
   FundusDataset,
   fundusOverlay,
   imageGrid,
   init,
-  loadUNetWeights,
+  loadUNet,
   readUNetCheckpoint,
-  UNet,
+  savePrediction,
   writeFundusOverlay,
   writePng,
   type Image,
@@ -29,9 +29,10 @@ export default defineCommand({
   description: `
 Scores a 2-class UNet checkpoint on fundus images, each on its own at native resolution inside the field of
 view: Dice, Jaccard, HD95, ASD and sensitivity, specificity, accuracy, AUC. Writes results.json, one overlay
-per image and fig7.png (the first --overlays images stacked).`,
+per image and fig7.png (the first --overlays images stacked); with --save-predictions each vessel mask as an
+indexed PNG.`,
   options: {
-    checkpoint: { type: 'string', metavar: 'file', required: true, help: 'UNet weights (safetensors, PyTorch names), 2 classes' },
+    checkpoint: { type: 'string', metavar: 'file', required: true, help: 'UNet weights, 2 classes: .safetensors (PyTorch names) or a PyTorch .pth' },
     data: { type: 'string', metavar: 'dir', help: 'fundus set in the DRIVE or FIVES layout (default $SRASEG_DRIVE, else ../shared/data/DRIVE)' },
     'evaluate-on': { type: 'string', default: 'validation', choices: FUNDUS_EVALUATE_ON, help: 'held-back training images (as in training) or the test part' },
     validation: { ...POSITIVE_INT, help: 'held-back validation images, as in training (default 4 on DRIVE, 80 on FIVES)' },
@@ -41,6 +42,7 @@ per image and fig7.png (the first --overlays images stacked).`,
     overlays: { ...NON_NEGATIVE_INT, default: 4, help: 'overlays for the first N images stacked into fig7.png' },
     'overlay-size': { ...POSITIVE_INT, default: 256, help: 'longer side of each overlay panel in pixels' },
     out: { type: 'string', metavar: 'dir', help: 'folder for results.json and overlays (default: eval/ beside the checkpoint)' },
+    'save-predictions': { type: 'string', metavar: 'dir', help: 'also write each predicted vessel mask here as an indexed PNG (0 background, 1 vessel; white on black)' },
   },
   check(args) {
     if (args.validation !== undefined && args['evaluate-on'] === 'test') {
@@ -51,6 +53,13 @@ per image and fig7.png (the first --overlays images stacked).`,
     const ckpt = readUNetCheckpoint(args.checkpoint);
     const root = args.data ?? findDriveRoot();
     if (!root) throw new UsageError('no fundus data: pass --data <DRIVE or FIVES folder> (or set SRASEG_DRIVE)');
+    const out = args.out ?? join(dirname(args.checkpoint), 'eval');
+    const save = args['save-predictions'];
+    if (save && !relative(resolve(root), resolve(save)).startsWith('..')) {
+      throw new UsageError(`--save-predictions ${save}: inside the data folder ${root}, where a prediction could replace an image; choose a folder outside it`);
+    }
+    // The overlays are <out>/<image>.png too.
+    if (save && resolve(save) === resolve(out)) throw new UsageError(`--save-predictions ${save}: the overlays are written there under the same names; choose another folder than --out`);
     const data = FundusDataset.open({
       root,
       labeled: 0, // the validation images do not depend on how many training images are labeled
@@ -60,21 +69,19 @@ per image and fig7.png (the first --overlays images stacked).`,
       splitSeed: args['split-seed'],
       evaluateOn: args['evaluate-on'],
     });
-    checkUNetClasses(ckpt, data.numClasses, 'vessel segmentation');
+    checkUNetConfig(ckpt, { numClasses: data.numClasses }, 'vessel segmentation');
     data.preflight();
 
     await init();
-    const out = args.out ?? join(dirname(args.checkpoint), 'eval');
-    const model = new UNet({ numClasses: 2 });
+    const model = loadUNet(ckpt);
     try {
-      loadUNetWeights(args.checkpoint, model);
-      model.eval();
       mkdirSync(out, { recursive: true });
       const rows: Image[] = [];
       const result = await evaluateFundus(model, data, data.valVolumes, {
         onImage: (vol, pred, r) => {
           if (rows.length < args.overlays) rows.push(fundusOverlay(vol, pred, r.scores[0].dice, args['overlay-size']));
           writeFundusOverlay(out, vol, pred, r.scores[0].dice, args['overlay-size']);
+          if (save) savePrediction(save, vol.name, { format: 'png', width: vol.width, height: vol.height }, pred, data.numClasses);
         },
       });
 
@@ -94,7 +101,7 @@ per image and fig7.png (the first --overlays images stacked).`,
       );
       writeFileSync(join(out, 'results.json'), JSON.stringify({ checkpoint: args.checkpoint, data: data.describe(), summary: result.report, pixel: result.pixel, images: result.volumes }, null, 2));
       if (rows.length) writePng(join(out, 'fig7.png'), imageGrid(rows, { columns: 1, gap: 0 }));
-      console.log(`results: ${join(out, 'results.json')} · overlays in ${out}${rows.length ? ' · fig7.png' : ''}`);
+      console.log(`results: ${join(out, 'results.json')} · overlays in ${out}${rows.length ? ' · fig7.png' : ''}${save ? ` · predictions in ${save}` : ''}`);
     } finally {
       model.dispose();
     }
