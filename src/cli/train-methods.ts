@@ -3,14 +3,15 @@
 // their checks, and the call into the trainers. Each CLI adds its data options and its defaults.
 import type { SegDataset } from '../data/dataset.js';
 import type { BlendKernel } from '../sraseg/mixing.js';
-import type { SaMode } from '../sraseg/sa.js';
+import { SA_MODES, type SaMode } from '../sraseg/sa.js';
+import { SA_INPUTS, type SaInput } from '../sraseg/steps.js';
+import { SOFT_LOSS_FORMS, type SoftLossForm } from '../engine/index.js';
 import type { StageResult, Validator } from '../train/stage.js';
 import { trainSemiSupervised, type SemiMethod } from '../sraseg/train.js';
 import { trainSupervised } from '../train/supervised.js';
 import type { OptionSpec, Parsed } from './args.js';
 
 export const METHODS = ['supervised', 'bcp', 'sra-seg'] as const;
-const SA_MODES = ['features', 'prediction', 'published'] as const;
 const BLENDS = ['avgpool3', 'gauss5', 'box7'] as const;
 
 /** Options whose meaning is the same for every dataset; a CLI may override a default or a help text. */
@@ -26,11 +27,16 @@ export const METHOD_OPTIONS: Record<string, OptionSpec> = {
   'largest-component': { type: 'boolean', default: true, help: 'keep the largest connected component per class in pseudo-labels' },
   'soft-mix': { type: 'boolean', default: true, help: 'sra-seg: smoothed mask, labels blended with the same α (--no-soft-mix for Table 3)' },
   'soft-loss': { type: 'boolean', default: true, help: 'sra-seg: soft Dice + soft CE (--no-soft-loss for Table 3)' },
+  'soft-loss-form': { type: 'string', default: 'published', help: "sra-seg: 'published' (the authors' code: Dice per sample and class, CE averaged over pixels) | 'paper' (eq. 13–14: one Dice ratio over the batch, CE summed over every pixel — its scale grows with batch and image size; docs/METHOD.md)" },
   sa: { type: 'boolean', default: true, help: 'sra-seg: similarity-alignment loss in self-training (needs --dinov2; --no-sa to train without it)' },
   dinov2: { type: 'string', help: 'DINOv2 weights for SA: torch-hub .pth (e.g. dinov2_vits14_pretrain.pth) or Hugging Face model.safetensors' },
-  'sa-mode': { type: 'string', default: 'features', help: "SA: 'features' (UNet bottleneck → learned projection) | 'prediction' (DINOv2 on soft predictions vs one-hot labels) | 'published' (DINOv2 on raw images, no gradient, as the published code)" },
+  'sa-mode': { type: 'string', default: 'prediction', help: "SA: 'prediction' (DINOv2 on the student's soft predictions vs DINOv2 on the real slices' one-hot labels) | 'features' (DINOv2 picks each synthetic slice's nearest real one; distance between the UNet's own pooled bottlenecks, the real side detached) | 'published' (DINOv2 on raw images, no gradient, as the published code); docs/METHOD.md" },
+  'sa-input': { type: 'string', default: 'mixed', help: "SA's synthetic side: 'mixed' (the two mixed images the loss trains on, paper §3.4; no extra UNet pass) | 'unlabeled' (the raw unlabeled slices; one more UNet pass)" },
   'sa-lambda': { type: 'number', default: 0.1, help: 'SA weight λ' },
-  'vit-size': { type: 'number', default: 224, help: 'side the ViT sees (a multiple of 14)' },
+  'vit-size': { type: 'number', default: 224, help: 'side the ViT sees (a multiple of 14; 112 costs about a quarter of 224)' },
+  'sa-every': { type: 'number', default: 1, help: 'SA on every k-th self-training iteration only (λ is not rescaled: its average weight becomes λ/k)' },
+  'sa-subset': { type: 'number', default: 0, help: 'SA on at most n synthetic and n real images per step, half from each half-batch (0: all)' },
+  'reload-optimizer': { type: 'boolean', default: true, help: 'bcp/sra-seg: self-training starts with the optimiser state of the best pre-training checkpoint, as published (--no-reload-optimizer: a fresh SGD)' },
   blend: { type: 'string', default: 'avgpool3', help: 'sra-seg mask smoothing: avgpool3 (paper) | gauss5 (published ACDC code) | box7 (published fundus code)' },
   'zero-pad': { type: 'boolean', default: false, help: 'sra-seg: smooth with zero padding, blending the image border (as the published code)' },
   lr: { type: 'number', default: 0.01, help: 'SGD learning rate (constant, as published)' },
@@ -50,7 +56,14 @@ export function methodArgsProblem(args: Parsed): string | null {
   return (
     oneOf('method', METHODS) ??
     oneOf('sa-mode', SA_MODES) ??
+    oneOf('sa-input', SA_INPUTS) ??
+    oneOf('soft-loss-form', SOFT_LOSS_FORMS) ??
     oneOf('blend', BLENDS) ??
+    (Number.isInteger(args['sa-every']) && (args['sa-every'] as number) >= 1 ? null : `--sa-every ${args['sa-every']}: must be an integer ≥ 1`) ??
+    (Number.isInteger(args['sa-subset']) && (args['sa-subset'] as number) >= 0 ? null : `--sa-subset ${args['sa-subset']}: must be an integer ≥ 0 (0: the whole batch)`) ??
+    (Number.isInteger(args['vit-size']) && (args['vit-size'] as number) > 0 && (args['vit-size'] as number) % 14 === 0
+      ? null
+      : `--vit-size ${args['vit-size']}: must be a positive multiple of DINOv2's 14-pixel patch (e.g. 112, 224)`) ??
     (args.method === 'sra-seg' && args.sa && !args.dinov2
       ? 'sra-seg: the SA loss needs DINOv2 weights: pass --dinov2 <file> (nothing is downloaded at run time), or --no-sa.'
       : null) ??
@@ -99,13 +112,18 @@ export async function trainWithMethod(data: SegDataset, args: Parsed, run: RunSe
     largestComponent: args['largest-component'] as boolean,
     softMix: args['soft-mix'] as boolean,
     softLoss: args['soft-loss'] as boolean,
+    softLossForm: args['soft-loss-form'] as SoftLossForm,
     blend: args.blend as BlendKernel,
     zeroPad: args['zero-pad'] as boolean,
     sa: args.method === 'sra-seg' && (args.sa as boolean),
     dinov2: args.dinov2 as string | undefined,
     saMode: args['sa-mode'] as SaMode,
+    saInput: args['sa-input'] as SaInput,
     saLambda: args['sa-lambda'] as number,
     vitSize: args['vit-size'] as number,
+    saEvery: args['sa-every'] as number,
+    saSubset: args['sa-subset'] as number,
+    reloadOptimizer: args['reload-optimizer'] as boolean,
   });
   return self;
 }
