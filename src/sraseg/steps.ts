@@ -185,11 +185,20 @@ export interface SelfTrainLoss {
   sa: SaResult | null;
 }
 
+/** The SA term of iteration `it`: null when there is none or it is not due (--sa-every). */
+export function alignmentIfDue(sa: SaTerm | null, student: SaNetwork, batch: SelfTrainBatch, seg: SegmentationPart, o: SelfTrainOptions, it: number): SaResult | null {
+  return sa && saDue(it, o.saEvery) ? alignment(sa, student, batch, seg, o) : null;
+}
+
+/** Eq. §3.4: L = L_seg + λ·L_SA (λ is applied by the SA term). */
+export function combineLosses(seg: SegmentationPart, sa: SaResult | null): SelfTrainLoss {
+  return { total: sa ? add(seg.loss, sa.weighted) : seg.loss, seg: seg.loss, sa };
+}
+
 /** The whole self-training objective of iteration `it`. */
 export function selfTrainLoss(student: SaNetwork, batch: SelfTrainBatch, pseudo: PseudoPair, sa: SaTerm | null, o: SelfTrainOptions, it: number): SelfTrainLoss {
   const seg = mixedSegmentation(student, batch, pseudo, o);
-  const saPart = sa && saDue(it, o.saEvery) ? alignment(sa, student, batch, seg, o) : null;
-  return { total: saPart ? add(seg.loss, saPart.weighted) : seg.loss, seg: seg.loss, sa: saPart };
+  return combineLosses(seg, alignmentIfDue(sa, student, batch, seg, o, it));
 }
 
 /** The UNet as the SA term's network: one forward for logits + bottleneck, the encoder alone for the bottleneck. */
@@ -223,6 +232,16 @@ export class SelfTrainStep {
 
   pseudoLabels(unl: Halves): Promise<PseudoPair> {
     return pseudoLabelPair(this.teacher, unl, this.options.largestComponent);
+  }
+
+  /** The mixed images, the student's forward on them and the segmentation loss (inside a tidy). */
+  segmentation(batch: SelfTrainBatch, pseudo: PseudoPair): SegmentationPart {
+    return mixedSegmentation(this.network, batch, pseudo, this.options);
+  }
+
+  /** The SA term of iteration `it`, or null when SA is off or not due. */
+  alignment(batch: SelfTrainBatch, seg: SegmentationPart, it: number): SaResult | null {
+    return alignmentIfDue(this.sa, this.network, batch, seg, this.options, it);
   }
 
   /** The loss of iteration `it` (call inside a tidy; the graph stays until `update`). */
