@@ -55,7 +55,7 @@ const fixedDropout = { seed: 424242, offset: 0 };
 async function logits() {
   const saved = student.generator.state();
   student.generator.setState(fixedDropout);
-  const y = E.noGrad(() => student.forward(synthetic));
+  const y = E.tidy(() => E.noGrad(() => student.forward(synthetic)));
   student.generator.setState(saved);
   const v = await y.data();
   y.dispose();

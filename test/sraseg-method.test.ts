@@ -246,4 +246,21 @@ test('pre-training loss: a·α + b·(1 − α) against the labels blended the sa
   }
 });
 
+// The options that select these behaviours: defaults as docs/METHOD.md states them, and one clear
+// message per bad value (catches a default changed without the docs, or a bad value let through).
+test('method options: defaults (prediction, mixed, published form, reload) and one-line errors', () => {
+  const parse = (argv: string[]) => E.parseArgs(argv, E.METHOD_OPTIONS, 'usage');
+  const d = parse([]);
+  assert.equal([d['sa-mode'], d['sa-input'], d['soft-loss-form'], d['reload-optimizer'], d['sa-every'], d['sa-subset'], d['vit-size']], ['prediction', 'mixed', 'published', true, 1, 0, 224]);
+  const problem = (argv: string[]) => E.methodArgsProblem(parse(['--no-sa', ...argv]));
+  assert.is(problem(['--sa-mode', 'features', '--sa-input', 'unlabeled', '--soft-loss-form', 'paper', '--sa-every', '4', '--sa-subset', '2', '--vit-size', '112']), null);
+  assert.match(problem(['--sa-mode', 'head'])!, /--sa-mode head: unknown \(prediction \| features \| published\)/);
+  assert.match(problem(['--sa-input', 'real'])!, /--sa-input real: unknown/);
+  assert.match(problem(['--soft-loss-form', 'mean'])!, /--soft-loss-form mean: unknown/);
+  assert.match(problem(['--sa-every', '0'])!, /--sa-every 0: must be an integer ≥ 1/);
+  assert.match(problem(['--sa-subset', '-1'])!, /--sa-subset -1: must be an integer ≥ 0/);
+  assert.match(problem(['--vit-size', '100'])!, /--vit-size 100: must be a positive multiple of DINOv2's 14-pixel patch/);
+  assert.match(E.methodArgsProblem(parse(['--method', 'sra-seg']))!, /needs DINOv2 weights: pass --dinov2 <file>/);
+});
+
 test.run();

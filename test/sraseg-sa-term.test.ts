@@ -166,4 +166,43 @@ test('contrast: the removed learned-projection design is lowered by its head alo
   student.dispose();
 });
 
+// Catches a tensor of the step left without an owner — the teacher's forward outside a scope (it ran
+// between awaits and leaked its activations: 70 buffers per call here, found by this test), a forward
+// branch the loss never reaches (the decoder when 'features' needs only the bottleneck) — live buffers
+// would grow with every step.
+test('SelfTrainStep.run: live GPU buffers stay flat over steps (both trainable modes and inputs, SA every 2nd step)', async () => {
+  for (const [mode, saInput] of [['prediction', 'mixed'], ['prediction', 'unlabeled'], ['features', 'mixed'], ['features', 'unlabeled']] as const) {
+    const student = tinyUNet();
+    const teacher = E.EmaTeacher.forUNet(student);
+    const sa = new E.SaTerm(E.dinov2Embedder(tinyVit(), 28), { mode, lambda: 0.1 });
+    const opt = new E.SGD(E.selfTrainParameters(student, sa), { lr: 0.01, momentum: 0.9 });
+    const o = { softLoss: true, softLossForm: 'published', largestComponent: true, saInput, saEvery: 2, saSubset: 0 } as const;
+    const step = new E.SelfTrainStep(student, teacher, opt, sa, o);
+    const gen = new E.Generator(3);
+    const half = (cls: number): E.Half => {
+      const labels = E.tensor(new Int32Array(2 * 32 * 32).map((_, i) => ((i >> 8) + cls) % 4), [2, 32, 32], 'i32');
+      return { image: E.rand([2, 1, 32, 32], gen), labels, onehot: E.oneHot(labels, 4, 1) };
+    };
+    const batch = { lab: { a: half(0), b: half(1) }, unl: { a: half(2), b: half(3) }, alpha: E.mixingMask(32, 32, new E.SeededRng(1), { blend: 'avgpool3' }).alpha };
+    let after2: E.MemoryStats | null = null;
+    const logged: number[] = [];
+    for (let it = 0; it < 6; it++) {
+      const { loss, logs } = await step.run(batch, it);
+      await loss.item(); // submits the step, so released buffers are free again
+      if (logs.sa) logged.push(it);
+      loss.dispose();
+      for (const t of Object.values(logs)) t.dispose();
+      if (it === 1) after2 = E.memoryStats();
+    }
+    assert.equal(logged, [0, 2, 4], `${mode}/${saInput}: SA on every 2nd iteration`);
+    assert.is(E.memoryStats().liveBuffers, after2!.liveBuffers, `${mode}/${saInput}: live buffers after step 2 vs step 6`);
+    E.disposeHalves(batch.lab);
+    E.disposeHalves(batch.unl);
+    batch.alpha.dispose();
+    opt.dispose();
+    teacher.dispose();
+    student.dispose();
+  }
+});
+
 test.run();

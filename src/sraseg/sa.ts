@@ -87,7 +87,12 @@ export class SaTerm {
     return [];
   }
 
+  /** λ·L_SA and its parts; intermediates are disposed here (the autograd graph keeps what backward needs). */
   loss(network: SaNetwork, batch: SaBatch): SaResult {
+    return tidy(() => this.compute(network, batch));
+  }
+
+  private compute(network: SaNetwork, batch: SaBatch): SaResult {
     const { mode, lambda } = this.options;
     const embedNoGrad = (x: Tensor) => noGrad(() => this.embedder.embed(x));
     let term: Tensor;
@@ -102,7 +107,9 @@ export class SaTerm {
     } else {
       // DINOv2 picks the partner; the network's own representations are compared.
       nearest = noGrad(() => saLoss(this.embedder.embed(batch.synthetic), this.embedder.embed(batch.real)).nearest);
-      const bottleneck = batch.syntheticOut?.bottleneck ?? network.forwardAll(batch.synthetic).bottleneck;
+      // The encoder alone when there is no forward to reuse: a decoder branch that the loss never
+      // reaches would keep its autograd records (and their buffers) alive.
+      const bottleneck = batch.syntheticOut?.bottleneck ?? (network.encode ? network.encode(batch.synthetic) : network.forwardAll(batch.synthetic).bottleneck);
       const gSyn = pooled(bottleneck);
       const gReal = noGrad(() => pooled(network.encode ? network.encode(batch.real) : network.forwardAll(batch.real).bottleneck));
       // Row i of onehot(nearest) · gReal is gReal[nearest[i]]: a gather without a read-back.

@@ -2,7 +2,7 @@
 // BatchNorm running statistics — follows the student as an exponential moving average,
 // teacher ← α·teacher + (1 − α)·student, after every optimiser step. The published code makes
 // pseudo-labels with the teacher in train mode (batch statistics, dropout active); eval mode is an option.
-import { type Module, noGrad, type Tensor, updateEmaModel } from '../engine/index.js';
+import { type Module, noGrad, type Tensor, tidy, updateEmaModel } from '../engine/index.js';
 import { UNet } from '../models/unet.js';
 import { pseudoLabels, type PseudoLabelOptions, type PseudoLabels } from './pseudo-labels.js';
 
@@ -58,7 +58,9 @@ export class EmaTeacher<M extends SegmentationModel> {
    * PyTorch; the next EMA update blends them).
    */
   async pseudoLabels(images: Tensor, options: PseudoLabelOptions = {}): Promise<PseudoLabels> {
-    const logits = noGrad(() => this.model.forward(images));
+    // In a scope: the forward's intermediate activations are disposed here (the trainer calls this
+    // outside its step's tidy, between awaits).
+    const logits = tidy(() => noGrad(() => this.model.forward(images)));
     try {
       return await pseudoLabels(logits, options);
     } finally {
