@@ -157,8 +157,10 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
   optimizer = new SGD(selfTrainParameters(student, sa), cfg);
   if (pre && (cfg.reloadOptimizer ?? true)) {
     // As published: the optimiser state saved with the best pre-training checkpoint (momentum buffers).
-    optimizer.loadStateDict(readOptimizerState(bestOptimizerPath).state);
-    optimizer.lr = cfg.lr;
+    if (existsSync(bestOptimizerPath)) {
+      optimizer.loadStateDict(readOptimizerState(bestOptimizerPath).state);
+      optimizer.lr = cfg.lr;
+    } else console.error(`${bestOptimizerPath} is missing (a run from before it was kept): self-training starts a fresh SGD`);
   }
   const teacher = EmaTeacher.forUNet(student, { alpha: cfg.emaAlpha, mode: cfg.teacherMode });
   const step = new SelfTrainStep(student, teacher, optimizer, sa, selfOptions);
