@@ -1,8 +1,11 @@
 // SRA-Seg's soft segmentation loss (shaders/seg-loss.wgsl): soft Dice + soft cross-entropy from
 // logits and a soft target, fused — a partial-sums pass over pixel chunks, a one-workgroup finalize
-// that also keeps per-(sample, class) statistics, and one backward pass per pixel with the softmax
-// recomputed inside. Key: the class count, the clamp switch and the pixels per invocation (all change
-// the WGSL); sizes travel in uniforms. `softSegLossComposed` is the same loss written in the general
+// that also keeps the Dice statistics, and one backward pass per pixel with the softmax recomputed
+// inside. Two forms (docs/METHOD.md): 'published' (the authors' code: Dice per sample and class, CE
+// averaged over pixels) and 'paper' (eq. 13–14: one Dice ratio over the batch, CE summed); they share
+// the partial sums and differ in the finalize kernel and the gradient's scales. Key: the form, the
+// class count, the clamp switch and the pixels per invocation (all change the WGSL); sizes travel in
+// uniforms (Params: B, plane, chunks, chunkPixels: u32; eps: f32; three u32 pads — both forms). `softSegLossComposed` is the same loss written in the general
 // differentiable ops: the reference for tests, the fallback beyond the fused kernels' loop budget, and
 // the form to use where a second derivative is needed (the fused backward is first-order only).
 import source from '../shaders/seg-loss.wgsl';
@@ -13,7 +16,7 @@ import { expectDtype, fill, grid1d, out, Params, run, sections } from './common.
 import { add, clamp, detach, div, log, mul, rsub } from './elementwise.js';
 import { sum } from './reduce.js';
 import { mean } from './reduce-stats.js';
-import { softmax } from './softmax.js';
+import { logSoftmax, softmax } from './softmax.js';
 
 const SRC = sections(source);
 const WG = 64;
@@ -24,8 +27,18 @@ const MAX_FUSED_CLASSES = 32;
 /** Bounds of the published clamping of probabilities and targets. */
 export const SOFT_SEG_CLAMP: readonly [number, number] = [1e-6, 1 - 1e-6];
 
+/** 'published': the authors' code; 'paper': eq. 13–14 as printed. */
+export type SoftLossForm = 'published' | 'paper';
+
+export const SOFT_LOSS_FORMS: readonly SoftLossForm[] = ['published', 'paper'];
+
 export interface SoftSegLossOptions {
-  /** Clamp softmax and target to [1e−6, 1 − 1e−6] as the published code does (default true). */
+  /** Which Dice and CE (default 'published'). */
+  form?: SoftLossForm;
+  /**
+   * Clamp softmax and target to [1e−6, 1 − 1e−6] as the published code does (default: on in the
+   * published form, off in the paper's, which states no clamp; its log p is then exact).
+   */
   clamp?: boolean;
   /** Added to each Dice denominator (default 1e−6). */
   eps?: number;
@@ -48,14 +61,22 @@ function check(logits: Tensor, target: Tensor): void {
   }
 }
 
+function resolve(options: SoftSegLossOptions): { form: SoftLossForm; clampOn: boolean; eps: number } {
+  const form = options.form ?? 'published';
+  if (!SOFT_LOSS_FORMS.includes(form)) throw new Error(`softSegLoss: unknown form '${form}' (expected ${SOFT_LOSS_FORMS.join(' | ')})`);
+  return { form, clampOn: options.clamp ?? form === 'published', eps: options.eps ?? 1e-6 };
+}
+
 /**
- * Soft Dice + soft CE (eq. 12–14 as coded): Dice per sample and class with a linear denominator,
- * 1 − mean over B×C (background included); CE = −Σ_c t·log p averaged over pixels.
+ * Soft Dice + soft CE (eq. 12–14). Published form: Dice per sample and class with a linear
+ * denominator, 1 − mean over B×C (background included); CE = −Σ_c t·log p averaged over pixels.
+ * Paper form: Dice = 1 − 2·Σ p·t / (Σ p + Σ t + eps) with every sum over (b, c, x, y); CE =
+ * −Σ_{b,c,x,y} t·log p.
  */
 export function softSegLoss(logits: Tensor, target: Tensor, options: SoftSegLossOptions = {}): SoftSegLoss {
   check(logits, target);
-  const clampOn = options.clamp ?? true;
-  const eps = options.eps ?? 1e-6;
+  const { form, clampOn, eps } = resolve(options);
+  const paper = form === 'paper';
   const [B, C, H, W] = logits.shape;
   const plane = H * W;
   // Pixels per invocation so that one partials workgroup stays within the loop budget: 3C + 2 trips
@@ -68,17 +89,18 @@ export function softSegLoss(logits: Tensor, target: Tensor, options: SoftSegLoss
   if (C > MAX_FUSED_CLASSES || ppt < 1 || finalizeTrips > LOOP_BUDGET || chunks > 65535 || B > 65535) {
     return softSegLossComposed(logits, target, options);
   }
-  const key = `segLoss:C${C}:${clampOn ? 'clamp' : 'raw'}:${ppt}`;
-  const spec = (name: string) => ({ key: `${key}:${name}`, source: () => fill(SRC[name], { C, CLAMP: String(clampOn), PPT: ppt }) });
+  const key = `segLoss:${form}:C${C}:${clampOn ? 'clamp' : 'raw'}:${ppt}`;
+  const spec = (name: string) => ({ key: `${key}:${name}`, source: () => fill(SRC[name], { C, CLAMP: String(clampOn), PAPER: String(paper), PPT: ppt }) });
   const p = new Params().u32(B, plane, chunks, chunkPixels).f32(eps).u32(0, 0, 0);
 
   const partials = out([B, chunks, 3 * C + 1], 'f32', 'softSegLoss.partials');
   run(spec('partials'), [logits, target, partials], p, [chunks, B, 1], 'softSegLoss');
-  const stats = out([B, C, 2], 'f32', 'softSegLoss.stats');
+  // Dice statistics (I, D): per (sample, class) in the published form, one pair in the paper's.
+  const stats = out(paper ? [2] : [B, C, 2], 'f32', 'softSegLoss.stats');
   const loss = out([], 'f32', 'softSegLoss');
   const dice = out([], 'f32', 'softSegLoss.dice');
   const ce = out([], 'f32', 'softSegLoss.ce');
-  run(spec('finalize'), [partials, stats, loss, dice, ce], p, [1, 1, 1], 'softSegLoss');
+  run(spec(paper ? 'finalize_paper' : 'finalize'), [partials, stats, loss, dice, ce], p, [1, 1, 1], 'softSegLoss');
   partials.dispose();
 
   record(loss, 'softSegLoss', [logits], [logits, target, stats], (g, [x, t, st]) => {
@@ -96,11 +118,18 @@ export function softSegLoss(logits: Tensor, target: Tensor, options: SoftSegLoss
 export function softSegLossComposed(logits: Tensor, target: Tensor, options: SoftSegLossOptions = {}): SoftSegLoss {
   check(logits, target);
   const [lo, hi] = SOFT_SEG_CLAMP;
-  const clampOn = options.clamp ?? true;
-  const eps = options.eps ?? 1e-6;
+  const { form, clampOn, eps } = resolve(options);
   const probs = softmax(logits, 1);
   const q = clampOn ? clamp(probs, lo, hi) : probs;
   const t = clampOn ? clamp(target, lo, hi) : target;
+  if (form === 'paper') {
+    // Unclamped, log q is log_softmax itself: exact where softmax underflows.
+    const logq = clampOn ? log(q) : logSoftmax(logits, 1);
+    const ratio = div(mul(sum(mul(q, t)), 2), add(add(sum(q), sum(t)), eps));
+    const dice = rsub(1, ratio);
+    const ce = mul(sum(mul(t, logq)), -1);
+    return { loss: add(dice, ce), dice: detach(dice), ce: detach(ce) };
+  }
   const pixels = [2, 3];
   const inter = sum(mul(q, t), pixels);
   const den = add(add(sum(q, pixels), sum(t, pixels)), eps);

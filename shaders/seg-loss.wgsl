@@ -1,8 +1,12 @@
 // Fused soft Dice + soft cross-entropy from logits [B, C, H, W] and a soft target of the same shape
 // (SRA-Seg eq. 12–14). p = softmax over C; q = clamp(p, LO, HI) and t = clamp(target, LO, HI) when
-// CLAMP (the published code), else q = p and t = target. Per sample b and class c over the pixels:
-// I = Σ q·t, D = Σ q + Σ t + eps; Dice = 1 − mean_{b,c} 2I/D; CE = −Σ t·log q / (B·H·W).
-// Templates: {{C}} classes, {{CLAMP}} true/false, {{PPT}} pixels per invocation in `partials`.
+// CLAMP (the published code), else q = p and t = target. Two forms share the partial sums:
+// - published (PAPER false): per sample b and class c over the pixels I = Σ q·t, D = Σ q + Σ t + eps;
+//   Dice = 1 − mean_{b,c} 2I/D; CE = −Σ t·log q / (B·H·W) (the mean over pixels).
+// - paper (PAPER true, eq. 13–14 over the batch as one tensor): I = Σ_{b,c,x,y} q·t,
+//   D = Σ q + Σ t + eps; Dice = 1 − 2I/D (one ratio); CE = −Σ_{b,c,x,y} t·log q (a sum).
+// Templates: {{C}} classes, {{CLAMP}} true/false, {{PAPER}} true/false (finalize_paper, grad),
+// {{PPT}} pixels per invocation in `partials`.
 
 const LO: f32 = 1e-6;
 const HI: f32 = 0.999999;
@@ -123,10 +127,62 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   }
 }
 
+//!! finalize_paper
+// One workgroup, eq. 13–14 over the whole batch: one ratio I/D with I = Σ_{b,c,x,y} q·t and
+// D = Σ q + Σ t + eps, kept in Stats[0..1] for the backward, and CE = −Σ_{b,c,x,y} t·log q.
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> Partials: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Stats: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Loss: array<f32>;
+@group(0) @binding(4) var<storage, read_write> DiceOut: array<f32>;
+@group(0) @binding(5) var<storage, read_write> CeOut: array<f32>;
+
+const K: u32 = 3u * {{C}}u + 1u;
+var<workgroup> interSum: array<f32, 64>;
+var<workgroup> denSum: array<f32, 64>;
+var<workgroup> ceSum: array<f32, 64>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
+  let t0 = lid.x;
+  var inter = 0.0;
+  var den = 0.0;
+  var ce = 0.0;
+  for (var bk = t0; bk < P.B * P.chunks; bk += WG) {
+    let o = bk * K;
+    for (var c = 0u; c < {{C}}u; c++) {
+      inter += Partials[o + c];
+      den += Partials[o + {{C}}u + c] + Partials[o + 2u * {{C}}u + c];
+    }
+    ce += Partials[o + 3u * {{C}}u];
+  }
+  interSum[t0] = inter;
+  denSum[t0] = den;
+  ceSum[t0] = ce;
+  workgroupBarrier();
+  if (t0 == 0u) {
+    var i = 0.0;
+    var d = P.eps;
+    var e = 0.0;
+    for (var j = 0u; j < WG; j++) {
+      i += interSum[j];
+      d += denSum[j];
+      e += ceSum[j];
+    }
+    Stats[0] = i;
+    Stats[1] = d;
+    let dice = 1.0 - 2.0 * i / d;
+    Loss[0] = dice + e;
+    DiceOut[0] = dice;
+    CeOut[0] = e;
+  }
+}
+
 //!! grad
 // One invocation per pixel: d(loss)/d(logits) through the clamp and the softmax, scaled by the
 // incoming gradient G[0]. With h_c = ∂loss/∂q_c gated by the clamp, dx_c = p_c·(h_c − Σ_k p_k h_k);
-// the CE part p_c·h_c = −t_c/(B·H·W) is formed without dividing by q.
+// the CE part p_c·h_c = −t_c/(B·H·W) (paper form: −t_c) is formed without dividing by q. The Dice
+// statistics are per (sample, class) in the published form, one pair in Stats[0..1] in the paper's.
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Target: array<f32>;
@@ -146,8 +202,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var c = 1u; c < {{C}}u; c++) { m = max(m, X[base + c * P.plane]); }
   var z = 0.0;
   for (var c = 0u; c < {{C}}u; c++) { z += exp(X[base + c * P.plane] - m); }
-  let diceScale = -2.0 / f32(P.B * {{C}}u);
-  let ceScale = -1.0 / f32(P.B * P.plane);
+  let diceScale = select(-2.0 / f32(P.B * {{C}}u), -2.0, {{PAPER}});
+  let ceScale = select(-1.0 / f32(P.B * P.plane), -1.0, {{PAPER}});
   var p: array<f32, {{C}}u>;
   var diceGrad: array<f32, {{C}}u>;
   var ceGrad: array<f32, {{C}}u>;
@@ -158,8 +214,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     p[c] = exp(X[i] - m) / z;
     let t = clampTarget(Target[i]);
     let gate = select(1.0, select(0.0, 1.0, p[c] >= LO && p[c] <= HI), {{CLAMP}});
-    let inter = Stats[2u * (b * {{C}}u + c)];
-    let den = Stats[2u * (b * {{C}}u + c) + 1u];
+    let s = select(b * {{C}}u + c, 0u, {{PAPER}});
+    let inter = Stats[2u * s];
+    let den = Stats[2u * s + 1u];
     diceGrad[c] = gate * diceScale * (t / den - inter / (den * den));
     ceGrad[c] = gate * ceScale * t;
     sumDice += p[c] * diceGrad[c];

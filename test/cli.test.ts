@@ -163,7 +163,7 @@ function commandRejects(command: (typeof COMMANDS)[number], argv: string[], patt
 test('commands validate their own constraints and flag combinations (catches: --iterations 0 training "successfully", --size 50 reaching the UNet, --resume without --out)', () => {
   commandRejects(trainAcdc, ['--iterations', '0'], /^train-acdc: --iterations 0: must be an integer ≥ 1$/);
   commandRejects(trainAcdc, ['--size', '50'], /^train-acdc: --size 50: .*multiple of 16 \(the UNet halves the image 4 times\): e\.g\. 48 or 64$/);
-  commandRejects(trainAcdc, ['--method', 'sra-seg', '--sa-mode', 'foo'], /^train-acdc: --sa-mode foo: must be one of features \| prediction \| published$/);
+  commandRejects(trainAcdc, ['--method', 'sra-seg', '--sa-mode', 'foo'], /^train-acdc: --sa-mode foo: must be one of prediction \| features \| published$/);
   commandRejects(trainAcdc, ['--method', 'sra-seg'], /^train-acdc: --method sra-seg: the SA loss needs DINOv2 weights/);
   commandRejects(trainAcdc, ['--resume'], /^train-acdc: --resume needs --out/);
   commandRejects(trainAcdc, ['--unlabeled', 'synthetic/x'], /^train-acdc: --unlabeled synthetic\/x: supervised training uses no unlabeled slices/);

@@ -1,6 +1,6 @@
 import { test } from './harness.js';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import * as E from '../src/index.js';
 import { quiet } from './helpers.js';
 
@@ -52,7 +52,8 @@ for (const method of ['bcp', 'sra-seg'] as const) {
 
 test('--init with 0 pre-training iterations self-trains from the given weights, as after pre-training', async () => {
   const dir = mkdtempSync('/tmp/sraseg-init-');
-  await quiet(() => E.trainSemiSupervised(phantom(), config(`${dir}/full`, 'bcp')));
+  // A fresh optimiser in both runs: --init brings weights only, no optimiser state to reload.
+  await quiet(() => E.trainSemiSupervised(phantom(), { ...config(`${dir}/full`, 'bcp'), reloadOptimizer: false }));
   const { pre } = await quiet(() =>
     E.trainSemiSupervised(phantom(), { ...config(`${dir}/init`, 'bcp'), preIterations: 0, init: `${dir}/full/pretrain/model_best.safetensors` }),
   );
@@ -81,7 +82,7 @@ test('asking for the SA loss without DINOv2 weights is a clear error', async () 
   }
 });
 
-test('sra-seg with the SA term (features mode, a tiny random DINOv2 from a file) trains and logs it', async () => {
+test('sra-seg with the SA term (default prediction mode, a tiny random DINOv2 from a file) trains and logs it', async () => {
   const dir = mkdtempSync('/tmp/sraseg-sa-');
   // Width 64 with one head: the loader infers heads as width / 64, as for every released DINOv2.
   const vit = new E.Dinov2(
@@ -96,7 +97,32 @@ test('sra-seg with the SA term (features mode, a tiny random DINOv2 from a file)
   const rows = readFileSync(`${dir}/run/selftrain/log.jsonl`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.sa !== undefined);
   assert.is(rows.length, 2);
   assert.ok(rows.every((r) => r.sa > 0 && Number.isFinite(r.sa)), JSON.stringify(rows));
-  assert.ok(existsSync(`${dir}/run/selftrain/sa_projection_last.safetensors`));
+  // Only the student and its teacher are saved: the SA term has no trainable parts.
+  assert.equal(readdirSync(`${dir}/run/selftrain`).filter((f) => f.endsWith('_last.safetensors')).sort(), ['model_last.safetensors', 'teacher_last.safetensors']);
+});
+
+// Mistakes this catches (each made once by hand): self-training starting a fresh SGD by default (the
+// step counts are 2, not 4); the state captured at another validation than the best (it differs from
+// the stage's own state_last.json here, where the only validation is the best); --no-reload-optimizer
+// ignored.
+test('self-training starts from the optimiser state of the best pre-training checkpoint (published), or fresh', async () => {
+  const dir = mkdtempSync('/tmp/sraseg-opt-');
+  const stepsOf = (run: string) =>
+    (JSON.parse(readFileSync(`${dir}/${run}/selftrain/state_last.json`, 'utf8')).optimizer.state as { step: number }[]).map((st) => st.step);
+  await quiet(() => E.trainSemiSupervised(phantom(), { ...config(`${dir}/reload`, 'bcp'), selfIterations: 2 }));
+  // Two pre-training steps, validated once (at 2): that validation is the best, and the stage's
+  // state_last.json holds the optimiser state of the same moment.
+  const best = E.readOptimizerState(`${dir}/reload/pretrain/optimizer_best.safetensors`).state;
+  const last = JSON.parse(readFileSync(`${dir}/reload/pretrain/state_last.json`, 'utf8')).optimizer as { state: { step: number; slots: { momentum_buffer: number[] } }[] };
+  assert.is(best.state.length, last.state.length);
+  best.state.forEach((st, i) => {
+    assert.is(st!.step, 2);
+    assert.equal(Array.from(st!.slots.momentum_buffer), last.state[i].slots.momentum_buffer, `parameter ${i}`);
+  });
+  // After two self-training steps: 2 + 2 steps on the reloaded state, 2 on a fresh one.
+  assert.ok(stepsOf('reload').every((n) => n === 4), `reloaded: ${stepsOf('reload')}`);
+  await quiet(() => E.trainSemiSupervised(phantom(), { ...config(`${dir}/fresh`, 'bcp'), selfIterations: 2, reloadOptimizer: false }));
+  assert.ok(stepsOf('fresh').every((n) => n === 2), `fresh: ${stepsOf('fresh')}`);
 });
 
 test.run();

@@ -83,6 +83,50 @@ function refGrad(c: Case, clampOn = true, eps = 1e-6): Float64Array {
   return g;
 }
 
+/**
+ * The paper's form (eq. 13–14) over the batch as one tensor, in f64: I = Σ q·t and D = Σ q + Σ t + eps
+ * over (b, c, x, y); Dice = 1 − 2I/D; CE = −Σ t·log q (a sum; unclamped, log q is log-softmax).
+ */
+function refPaper({ shape, x, t }: Case, clampOn = false, eps = 1e-6) {
+  const p = softmax64(x, shape);
+  let I = 0;
+  let D = eps;
+  let ce = 0;
+  for (let i = 0; i < x.length; i++) {
+    const q = clip(p[i], clampOn);
+    const tt = clip(t[i], clampOn);
+    I += q * tt;
+    D += q + tt;
+    ce -= tt * Math.log(q);
+  }
+  const dice = 1 - (2 * I) / D;
+  return { p, I, D, loss: dice + ce, dice, ce };
+}
+
+/** Analytic f64 gradient of the paper form: h_c = gate·(−2(t/D − I/D²) − t/q), through the softmax. */
+function refGradPaper(c: Case, clampOn = false, eps = 1e-6): Float64Array {
+  const [B, C, H, W] = c.shape;
+  const P = H * W;
+  const { p, I, D } = refPaper(c, clampOn, eps);
+  const g = new Float64Array(c.x.length);
+  for (let b = 0; b < B; b++) {
+    for (let k = 0; k < P; k++) {
+      const at = (cl: number) => (b * C + cl) * P + k;
+      const h: number[] = [];
+      for (let cl = 0; cl < C; cl++) {
+        const pi = p[at(cl)];
+        const gate = !clampOn || (pi >= LO && pi <= HI) ? 1 : 0;
+        const tt = clip(c.t[at(cl)], clampOn);
+        h.push(gate * (-2 * (tt / D - I / (D * D)) - tt / clip(pi, clampOn)));
+      }
+      let s = 0;
+      for (let cl = 0; cl < C; cl++) s += p[at(cl)] * h[cl];
+      for (let cl = 0; cl < C; cl++) g[at(cl)] = p[at(cl)] * (h[cl] - s);
+    }
+  }
+  return g;
+}
+
 /** Logits (scaled) and soft targets: blends of two one-hots, some exactly 0/1, in f32. */
 function makeCase(shape: number[], seed: number, scale = 3): Case {
   const [B, C, H, W] = shape;
@@ -155,6 +199,54 @@ test('fused soft Dice + CE: loss, terms and gradient against f64 and the compose
       assertClose(fused.grad, composed.grad, 1e-4, 1e-4 * scaleG, `${what} fused vs composed grad`);
     }
   }
+});
+
+// Catches: the paper form computing the published Dice (per sample and class) or the mean CE, a
+// per-sample instead of a global ratio (the [3, 3, 9, 13] case has unequal per-sample sums once
+// clamped), a wrong gradient scale (−2 and −1 instead of the published 1/(B·C), 1/(B·H·W)), and the
+// fused kernels reading per-(b, c) statistics in the paper form.
+test("paper form (eq. 13–14): loss, terms and gradient against f64 and the composed ops", async () => {
+  // The f64 analytic gradient is itself checked by central differences first.
+  const small = makeCase([2, 3, 2, 3], 6);
+  for (const clampOn of [false, true]) {
+    const h = 1e-6;
+    const fd = new Float64Array(small.x.length);
+    for (let i = 0; i < small.x.length; i++) {
+      const xp = Float64Array.from(small.x);
+      const xm = Float64Array.from(small.x);
+      xp[i] += h;
+      xm[i] -= h;
+      fd[i] = (refPaper({ ...small, x: xp }, clampOn).loss - refPaper({ ...small, x: xm }, clampOn).loss) / (2 * h);
+    }
+    assertClose(refGradPaper(small, clampOn), fd, 1e-5, 1e-8, `f64 paper gradient clamp=${clampOn}`);
+  }
+  const cases: [number[], number][] = [
+    [[2, 4, 5, 7], 3],
+    [[1, 2, 3, 1], 3],
+    [[3, 3, 9, 13], 12],
+    [[2, 4, 41, 61], 3], // more than one chunk per sample
+  ];
+  for (const [shape, scale] of cases) {
+    const c = makeCase(shape, shape[3] + 1, scale);
+    for (const clampOn of [false, true]) {
+      const want = refPaper(c, clampOn);
+      const wantGrad = refGradPaper(c, clampOn);
+      const fused = await fusedRun(c, { form: 'paper', clamp: clampOn });
+      const composed = await fusedRun(c, { form: 'paper', clamp: clampOn }, true);
+      const what = `paper [${shape}] clamp=${clampOn}`;
+      // CE is a sum of up to 20,000 terms of size ~1: f32 accumulation, rel 2e-5.
+      assertClose([fused.loss, fused.dice, fused.ce], [want.loss, want.dice, want.ce], 2e-5, 1e-6, `${what} fused loss`);
+      assertClose([composed.loss, composed.dice, composed.ce], [want.loss, want.dice, want.ce], 2e-5, 1e-6, `${what} composed loss`);
+      // Per-logit gradients are O(1) here (a sum, not a mean).
+      assertClose(fused.grad, wantGrad, 1e-4, 1e-5, `${what} fused grad`);
+      assertClose(composed.grad, wantGrad, 1e-4, 1e-5, `${what} composed grad`);
+    }
+  }
+  // Default clamp: off in the paper form (the paper states none), on in the published form.
+  const c = makeCase([1, 3, 2, 2], 9, 12);
+  assertClose([(await fusedRun(c, { form: 'paper' })).loss], [refPaper(c, false).loss], 2e-5, 1e-6, 'paper default clamp');
+  assertClose([(await fusedRun(c, {})).loss], [refLoss(c, true).loss], 1e-5, 1e-6, 'published default clamp');
+  assert.throws(() => E.softSegLoss(E.zeros([1, 2, 2, 2]), E.zeros([1, 2, 2, 2]), { form: 'other' as E.SoftLossForm }), /unknown form 'other'/);
 });
 
 test('softSegLoss: beyond the fused kernels (33 classes) the composed path gives the same loss', async () => {

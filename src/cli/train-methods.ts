@@ -3,6 +3,9 @@
 // place with their constraints, the checks that involve several of them or the data, and the call
 // into the trainers. Each command adds its data options and may override a default or a help text.
 import {
+  SA_INPUTS,
+  SA_MODES,
+  SOFT_LOSS_FORMS,
   VAL_SPLITS,
   checkDinov2Weights,
   checkUNetConfig,
@@ -20,7 +23,6 @@ import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, PROBABILITY, SE
 import { defineOptions, UsageError, type OptionValues } from './options.js';
 
 export const METHODS = ['supervised', 'bcp', 'sra-seg'] as const;
-export const SA_MODES = ['features', 'prediction', 'published'] as const;
 export const BLENDS = ['avgpool3', 'gauss5', 'box7'] as const satisfies readonly BlendKernel[];
 
 /** Options whose meaning is the same for every dataset; a command may override a default or a help text. */
@@ -36,16 +38,31 @@ export const METHOD_OPTIONS = defineOptions({
   'largest-component': { type: 'boolean', default: true, help: 'keep the largest connected component per class in pseudo-labels' },
   'soft-mix': { type: 'boolean', default: true, help: 'sra-seg: smoothed mask, labels blended with the same α (--no-soft-mix for Table 3)' },
   'soft-loss': { type: 'boolean', default: true, help: 'sra-seg: soft Dice + soft CE (--no-soft-loss for Table 3)' },
+  'soft-loss-form': {
+    type: 'string',
+    default: 'published',
+    choices: SOFT_LOSS_FORMS,
+    help: "sra-seg: 'published' (the authors' code: Dice per sample and class, CE averaged over pixels) or 'paper' (eq. 13–14: one Dice ratio over the batch, CE summed over every pixel — its scale grows with batch and image size; docs/METHOD.md)",
+  },
   sa: { type: 'boolean', default: true, help: 'sra-seg: similarity-alignment loss in self-training (needs --dinov2; --no-sa to train without it)' },
   dinov2: { type: 'string', metavar: 'file', help: 'DINOv2 weights for SA: torch-hub .pth (e.g. dinov2_vits14_pretrain.pth) or Hugging Face model.safetensors' },
   'sa-mode': {
     type: 'string',
-    default: 'features',
+    default: 'prediction',
     choices: SA_MODES,
-    help: "SA: 'features' (UNet bottleneck → learned projection), 'prediction' (DINOv2 on soft predictions vs one-hot labels), 'published' (DINOv2 on raw images, no gradient, as the published code)",
+    help: "SA: 'prediction' (DINOv2 on the student's soft predictions vs DINOv2 on the real slices' one-hot labels), 'features' (DINOv2 picks each synthetic slice's nearest real one; distance between the UNet's own pooled bottlenecks, the real side detached) or 'published' (DINOv2 on raw images, no gradient, as the published code); docs/METHOD.md",
+  },
+  'sa-input': {
+    type: 'string',
+    default: 'mixed',
+    choices: SA_INPUTS,
+    help: "SA's synthetic side: 'mixed' (the two mixed images the loss trains on, paper §3.4; no extra UNet pass) or 'unlabeled' (the raw unlabeled slices; one more UNet pass)",
   },
   'sa-lambda': { ...NON_NEGATIVE, default: 0.1, help: 'SA weight λ' },
-  'vit-size': { ...POSITIVE_INT, multipleOf: 14, why: "DINOv2's patches are 14 pixels", default: 224, help: 'side the ViT sees' },
+  'vit-size': { ...POSITIVE_INT, multipleOf: 14, why: "DINOv2's patches are 14 pixels", default: 224, help: 'side the ViT sees (112 costs about a quarter of 224)' },
+  'sa-every': { ...POSITIVE_INT, default: 1, help: 'SA on every k-th self-training iteration only (λ is not rescaled: its average weight becomes λ/k)' },
+  'sa-subset': { ...NON_NEGATIVE_INT, default: 0, help: 'SA on at most n synthetic and n real images per step, half from each half-batch (0: all)' },
+  'reload-optimizer': { type: 'boolean', default: true, help: 'bcp/sra-seg: self-training starts with the optimiser state of the best pre-training checkpoint, as published (--no-reload-optimizer: a fresh SGD)' },
   blend: { type: 'string', default: 'avgpool3', choices: BLENDS, help: 'sra-seg mask smoothing: avgpool3 (paper), gauss5 (published ACDC code), box7 (published fundus code)' },
   'zero-pad': { type: 'boolean', default: false, help: 'sra-seg: smooth with zero padding, blending the image border (as the published code)' },
   lr: { ...POSITIVE, default: 0.01, help: 'SGD learning rate (constant, as published)' },
@@ -138,13 +155,18 @@ export async function trainWithMethod(data: SegDataset, args: MethodArgs, run: R
     largestComponent: args['largest-component'],
     softMix: args['soft-mix'],
     softLoss: args['soft-loss'],
+    softLossForm: args['soft-loss-form'],
     blend: args.blend,
     zeroPad: args['zero-pad'],
     sa: args.method === 'sra-seg' && args.sa,
     dinov2: args.dinov2,
     saMode: args['sa-mode'],
+    saInput: args['sa-input'],
     saLambda: args['sa-lambda'],
     vitSize: args['vit-size'],
+    saEvery: args['sa-every'],
+    saSubset: args['sa-subset'],
+    reloadOptimizer: args['reload-optimizer'],
   });
   return self;
 }

@@ -6,3 +6,5 @@ export * from './mixing.js';
 export * from './teacher.js';
 export * from './bcp-loss.js';
 export * from './sa.js';
+export * from './steps.js';
+export * from './optimizer-file.js';

@@ -3,7 +3,7 @@
 // parameter's first step, owned by the optimiser (outside tidy scopes) and never reallocated, so a
 // training loop's memory stays flat. `lr` may be changed between steps (learning-rate schedules).
 import { adamUpdate, sgdUpdate } from '../../../kernels/optim.js';
-import { keep } from '../tensor/scope.js';
+import { keep, tidy } from '../tensor/scope.js';
 import { fmtShape } from '../tensor/shape.js';
 import { empty, tensor, zeros, type Tensor } from '../tensor/tensor.js';
 
@@ -92,7 +92,8 @@ export abstract class Optimizer {
     saved.state.forEach((s, i) => {
       if (!s) return;
       const shape = this.params[i].shape;
-      const slots = new Map(Object.entries(s.slots).map(([name, v]): [string, Tensor] => [name, keep(tensor(v, shape))]));
+      // Each upload in a scope of its own and kept: safe to call where no scope is open.
+      const slots = new Map(Object.entries(s.slots).map(([name, v]): [string, Tensor] => [name, keep(tidy(() => tensor(v, shape)))]));
       this.state[i] = { step: s.step, slots };
     });
     this.lr = saved.lr;
