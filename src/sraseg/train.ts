@@ -14,6 +14,7 @@ import { EmaTeacher, type TeacherMode } from './teacher.js';
 import { SaTerm, type SaMode } from './sa.js';
 import { loadDinov2 } from '../models/vit-weights.js';
 import { prepareBatch } from '../train/batch.js';
+import { openRunFolder, type RunFolderSpec } from '../train/run-folder.js';
 import { runStage, type StageResult } from '../train/stage.js';
 import type { RunConfig } from '../train/supervised.js';
 
@@ -67,6 +68,17 @@ function uploadHalves(data: SegDataset, indices: number[], size: number, rng: Se
   });
 }
 
+/** The run folder of a BCP/SRA-Seg run: config.json in `out`, a stage folder each for pre-training and self-training. */
+export function semiRunFolder(data: SegDataset, cfg: SemiConfig): RunFolderSpec {
+  return {
+    out: cfg.out,
+    resume: cfg.resume,
+    allowConfigChanges: cfg.allowConfigChanges,
+    stages: cfg.preIterations === 0 ? ['selftrain'] : ['pretrain', 'selftrain'],
+    config: { ...cfg, data: data.describe() },
+  };
+}
+
 export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Promise<{ pre: StageResult | null; self: StageResult }> {
   if (cfg.sa && !cfg.dinov2) {
     throw new Error(
@@ -75,6 +87,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
     );
   }
   if (cfg.labeledBatch % 2 || cfg.unlabeledBatch % 2) throw new Error('labeled and unlabeled batch sizes must be even (halves a and b)');
+  openRunFolder(semiRunFolder(data, cfg));
   const soft = cfg.method === 'sra-seg' && cfg.softMix;
   const softLoss = cfg.method === 'sra-seg' && cfg.softLoss;
   const maskOptions = { blend: soft ? cfg.blend : ('none' as BlendKernel), zeroPad: cfg.zeroPad };

@@ -1,11 +1,16 @@
-export { trainSupervised, supervisedStreams, type SupervisedConfig, type OptimConfig } from './supervised.js';
+export { trainSupervised, supervisedStreams, supervisedRunFolder, type SupervisedConfig, type OptimConfig } from './supervised.js';
 export { evaluateVolumes, predictVolume, ACDC_CLASSES, type VolumeEvaluation, type VolumeResult } from './evaluate.js';
 export { prepareBatch, type HostBatch } from './batch.js';
 export { plotCurves } from './curves.js';
 export { busiestSlice, sliceDice, writeSliceOverlay } from './overlays.js';
-export { trainSemiSupervised, type SemiConfig, type SemiMethod } from '../sraseg/train.js';
+export { trainSemiSupervised, semiRunFolder, type SemiConfig, type SemiMethod } from '../sraseg/train.js';
 export { runStage, type StageConfig, type StageMethod, type StageResult } from './stage.js';
 export { correctPixelFeatures, gaussianKde, writeDomainGapPlot } from './domain-gap.js';
 export { type Validator } from './stage.js';
 export { evaluateFundus, predictVesselProbability, scoreVesselImage, vesselMask, type FundusEvaluation, type FundusImageResult, type FundusSource } from './evaluate-fundus.js';
 export { fundusOverlay, writeFundusOverlay, VESSEL_PALETTE } from './fundus-overlays.js';
+export { openRunFolder, checkRunFolder, cutLog, removeTemporaryFiles, RUN_LENGTH_KEYS, type RunFolderSpec, type RunFolderCheck, type ConfigChange } from './run-folder.js';
+export { CHECKPOINT_FILE, readCheckpoint, readCheckpointInfo, writeCheckpoint, hostGroups, hostOptimizers, restoreModules, restoreOptimizers, type Checkpoint, type TrainerKind } from './checkpoint.js';
+export { runLoop, type LoopOptions, type LoopBody, type StepOutput } from './loop.js';
+export { DivergenceWatch, divergenceError, firstNonFinite, type Divergence } from './divergence.js';
+export { crashPoint, onCrashPoint } from './crash-points.js';

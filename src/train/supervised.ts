@@ -7,6 +7,7 @@ import { TwoStreamBatchSampler, type TwoStreamSamplerState } from '../data/sampl
 import { supervisedSegLoss } from './supervised-loss.js';
 import { UNet } from '../models/unet.js';
 import { prepareBatch } from './batch.js';
+import { openRunFolder, type RunFolderSpec } from './run-folder.js';
 import { runStage, type StageResult, type Validator } from './stage.js';
 
 export interface OptimConfig {
@@ -23,7 +24,10 @@ export interface RunConfig extends OptimConfig {
   /** Iterations between loss read-backs (each costs a GPU round trip). */
   logEvery: number;
   out: string;
+  /** Continue the run in `out` from its checkpoint (one must exist). */
   resume: boolean;
+  /** On resume, accept flags that differ from the run's config.json (recorded there); default: refuse them. */
+  allowConfigChanges?: boolean;
   /** Validation volumes to use (default all); fewer keeps CPU-adapter runs short. */
   valLimit?: number;
   /** Validation protocol (default: BCP's volume protocol). */
@@ -49,7 +53,13 @@ export function supervisedStreams(data: SegDataset, batch: number, seed: number)
   };
 }
 
+/** The run folder of a supervised run: one stage in `out`, config.json = the config and the data. */
+export function supervisedRunFolder(data: SegDataset, cfg: SupervisedConfig): RunFolderSpec {
+  return { out: cfg.out, resume: cfg.resume, allowConfigChanges: cfg.allowConfigChanges, stages: [''], config: { method: 'supervised', ...cfg, data: data.describe() } };
+}
+
 export async function trainSupervised(data: SegDataset, cfg: SupervisedConfig): Promise<StageResult> {
+  openRunFolder(supervisedRunFolder(data, cfg));
   const model = new UNet({ numClasses: data.numClasses, seed: cfg.seed });
   if (cfg.init) loadModule(cfg.init, model);
   const optimizer = new SGD(model.parameters(), { lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
