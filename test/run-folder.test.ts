@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from '../src/index.js';
-import { tempDir } from './fixtures.js';
+import { runBench, tempDir } from './fixtures.js';
 import { rejects } from './helpers.js';
 
 const spec = (out: string, over: Partial<E.RunFolderSpec> = {}): E.RunFolderSpec => ({
@@ -170,6 +170,25 @@ test('the checkpoint: one file round-trips every group and optimiser slot; anoth
     m.bn.dispose();
   }
   other.dispose();
+});
+
+test('the commands apply the rules before the GPU starts: exit 2 and one line (catches: a command that opens the GPU or the folder first, --allow-config-change without --resume accepted)', () => {
+  const dir = tempDir('folder-cli');
+  writeFileSync(join(dir, 'log.jsonl'), '{"iteration":1,"loss":1}\n');
+  const quietOff = { SRASEG_QUIET: '', SRASEG_DEBUG: '' };
+  const cases: [string, string[], RegExp][] = [
+    ['train-acdc', ['--out', dir, '--iterations', '2'], /^train-acdc: --out .* already holds a run \(log\.jsonl\): continue it with --resume, or pass a fresh --out/],
+    ['train-acdc', ['--out', dir, '--resume'], /^train-acdc: --resume: .* holds no checkpoint\.safetensors/],
+    ['train-fundus', ['--out', dir, '--allow-config-change'], /^train-fundus: --allow-config-change applies to --resume/],
+    ['train-stylegan', ['--out', dir, '--kimg', '0.01'], /^train-stylegan: --out .* already holds a run/],
+  ];
+  for (const [name, args, pattern] of cases) {
+    const r = runBench(name, args, quietOff);
+    assert.is(r.code, 2, `${name} ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.lines.at(-1)!, pattern);
+    assert.not.match(r.stderr, /\[webgpu\] adapter/, `${name}: refused before the GPU started`);
+  }
+  assert.is(readFileSync(join(dir, 'log.jsonl'), 'utf8'), '{"iteration":1,"loss":1}\n');
 });
 
 test.run();
