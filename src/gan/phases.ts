@@ -11,10 +11,20 @@ import type { AdaController } from './ada-controller.js';
 import type { AugmentPipe } from './ada.js';
 import type { StyleGAN2Loss } from './loss.js';
 import type { RealImageSet } from './reals.js';
-import type { StyleGanTrainConfig } from './train.js';
+
+/** The schedule a minibatch needs (StyleGanTrainConfig's fields; declared here so that train.ts alone imports this file). */
+export interface MinibatchConfig {
+  batch: number;
+  plWeight: number;
+  plInterval: number;
+  r1Gamma: number;
+  r1Interval: number;
+  emaKimg: number;
+  emaRampup: number | null;
+}
 
 export interface StyleGanParts {
-  cfg: StyleGanTrainConfig;
+  cfg: MinibatchConfig;
   G: StyleGAN2Generator;
   D: Discriminator;
   G_ema: StyleGAN2Generator;
