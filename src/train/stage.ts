@@ -83,6 +83,7 @@ export async function runStage(data: SegDataset, cfg: StageConfig, m: StageMetho
   let bestDice = -1;
   let bestIteration = 0;
   let best: Map<string, HostTensor> | null = null;
+  let last: VolumeEvaluation | null = null;
 
   /** The user's files, derived from the checkpoint's content (also to heal a kill between them). */
   const exportFiles = (groups: Record<string, Map<string, HostTensor>>, at: number, withBest: boolean) => {
@@ -118,10 +119,19 @@ export async function runStage(data: SegDataset, cfg: StageConfig, m: StageMetho
     writeFileAtomic(logPath, '');
   }
 
+  /** Scores the student, logs the validation row, returns the Dice that chooses the best checkpoint. */
+  const validation = async (at: number): Promise<number> => {
+    m.student.eval();
+    const names = data.valVolumes.slice(0, cfg.valLimit ?? data.valVolumes.length);
+    last = await (cfg.validate ? cfg.validate(m.student, names) : evaluateVolumes(m.student, data, names, cfg.size));
+    const dice = last.summary.meanDice;
+    appendFileSync(logPath, JSON.stringify({ iteration: at, val: { dice, hd95: last.summary.meanHd95, perClass: last.summary.perClassDice } }) + '\n');
+    return dice;
+  };
+
   const bar = new ProgressBar(cfg.iterations, `${label} `, start);
   const watch = new DivergenceWatch();
   watch.observe(m.optimizer);
-  let last: VolumeEvaluation | null = null;
   try {
     await runLoop(
       { logPath, counter: 'iteration', start, total: cfg.iterations, logEvery: cfg.logEvery, every: cfg.valEvery, watch, bar },
@@ -134,11 +144,7 @@ export async function runStage(data: SegDataset, cfg: StageConfig, m: StageMetho
         rowExtras: (_, seconds) => ({ seconds }),
         progress: (row, mem) => ({ loss: row.loss, best: Math.max(bestDice, 0), mem }),
         periodic: async (at) => {
-          m.student.eval();
-          const names = data.valVolumes.slice(0, cfg.valLimit ?? data.valVolumes.length);
-          last = await (cfg.validate ? cfg.validate(m.student, names) : evaluateVolumes(m.student, data, names, cfg.size));
-          const dice = last.summary.meanDice;
-          appendFileSync(logPath, JSON.stringify({ iteration: at, val: { dice, hd95: last.summary.meanHd95, perClass: last.summary.perClassDice } }) + '\n');
+          const dice = await validation(at);
           const groups = await hostGroups(modules);
           // A NaN Dice is no improvement (and the watch has already refused non-finite weights).
           const improved = Number.isFinite(dice) && dice > bestDice;
