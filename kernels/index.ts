@@ -21,3 +21,4 @@ export * from './grid-sample.js';
 export * from './reflect-pad.js';
 export * from './bias-act.js';
 export * from './modulated-conv.js';
+export * from './finite.js';

@@ -24,3 +24,20 @@ export class DataError extends UserError {
     this.name = 'DataError';
   }
 }
+
+/**
+ * Training went non-finite (NaN/Inf in a loss term, the gradients or the weights). Commands print it
+ * as one line and exit with status 3; nothing (checkpoint, model_best) was written after it happened.
+ */
+export class DivergenceError extends Error {
+  constructor(
+    /** The watched quantity that went first: a loss term's name, '<optimizer> gradients' or '<optimizer> weights'. */
+    readonly term: string,
+    /** The iteration (GAN: minibatch step), 1-based, at which it first held a non-finite value. */
+    readonly iteration: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DivergenceError';
+  }
+}

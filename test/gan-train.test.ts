@@ -54,11 +54,12 @@ const logRows = (dir: string) =>
   readFileSync(`${dir}/log.jsonl`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number>).filter((r) => r.G_loss !== undefined);
 
 test('StyleGAN2 training: all four phases run with finite losses, ADA moves p, FD/KID at snapshots, files written', async () => {
+  const weights = mkdtempSync('/tmp/stylegan-unet-');
   const dir = mkdtempSync('/tmp/stylegan-train-');
   const unet = new E.UNet({ numClasses: 4, seed: 1 });
-  await E.saveModule(`${dir}/unet.safetensors`, unet);
+  await E.saveModule(`${weights}/unet.safetensors`, unet);
   unet.dispose();
-  const measure = E.ganFeatureNetwork({ unet: `${dir}/unet.safetensors`, unetSize: 32 })!;
+  const measure = E.ganFeatureNetwork({ unet: `${weights}/unet.safetensors`, unetSize: 32 })!;
   assert.is(measure.features.name, 'FD-UNet-encoder');
   // 20 fakes: two generation chunks of 16 and 4.
   const result = await quiet(() => E.trainStyleGAN(phantomReals(), tiny(dir, { fdImages: 20 }), measure));

@@ -127,3 +127,14 @@ export function quiet<T>(fn: () => Promise<T>): Promise<T> {
   console.error = () => {};
   return fn().finally(() => (console.error = err));
 }
+
+/** The promise rejects with an error whose message matches `pattern` (uvu has no assert.rejects). */
+export async function rejects(fn: () => Promise<unknown>, pattern: RegExp): Promise<Error> {
+  try {
+    await fn();
+  } catch (e) {
+    assert.match((e as Error).message, pattern);
+    return e as Error;
+  }
+  return assert.unreachable(`resolved; expected a rejection matching ${pattern}`) as never;
+}

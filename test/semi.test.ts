@@ -102,22 +102,24 @@ test('sra-seg with the SA term (default prediction mode, a tiny random DINOv2 fr
 });
 
 // Mistakes this catches (each made once by hand): self-training starting a fresh SGD by default (the
-// step counts are 2, not 4); the state captured at another validation than the best (it differs from
-// the stage's own state_last.json here, where the only validation is the best); --no-reload-optimizer
+// step counts are 2, not 4); the state kept at another validation than the best (here the only
+// validation is the best, so the kept state must equal the stage's last one); --no-reload-optimizer
 // ignored.
 test('self-training starts from the optimiser state of the best pre-training checkpoint (published), or fresh', async () => {
   const dir = mkdtempSync('/tmp/sraseg-opt-');
-  const stepsOf = (run: string) =>
-    (JSON.parse(readFileSync(`${dir}/${run}/selftrain/state_last.json`, 'utf8')).optimizer.state as { step: number }[]).map((st) => st.step);
+  const checkpoint = (run: string, stage: string) => E.readCheckpoint(`${dir}/${run}/${stage}/${E.CHECKPOINT_FILE}`, 'unet-stage');
+  const stepsOf = (run: string) => checkpoint(run, 'selftrain').optimizers.optimizer.state.map((st) => st!.step);
   await quiet(() => E.trainSemiSupervised(phantom(), { ...config(`${dir}/reload`, 'bcp'), selfIterations: 2 }));
-  // Two pre-training steps, validated once (at 2): that validation is the best, and the stage's
-  // state_last.json holds the optimiser state of the same moment.
-  const best = E.readOptimizerState(`${dir}/reload/pretrain/optimizer_best.safetensors`).state;
-  const last = JSON.parse(readFileSync(`${dir}/reload/pretrain/state_last.json`, 'utf8')).optimizer as { state: { step: number; slots: { momentum_buffer: number[] } }[] };
+  // Two pre-training steps, validated once (at 2): that validation is the best, and the checkpoint's
+  // own optimiser state is of the same moment.
+  const pre = checkpoint('reload', 'pretrain');
+  const best = pre.optimizers['best.optimizer'];
+  const last = pre.optimizers.optimizer;
+  assert.ok(best, 'the pre-training checkpoint keeps the best optimiser state');
   assert.is(best.state.length, last.state.length);
   best.state.forEach((st, i) => {
     assert.is(st!.step, 2);
-    assert.equal(Array.from(st!.slots.momentum_buffer), last.state[i].slots.momentum_buffer, `parameter ${i}`);
+    assert.equal(Array.from(st!.slots.momentum_buffer), Array.from(last.state[i]!.slots.momentum_buffer), `parameter ${i}`);
   });
   // After two self-training steps: 2 + 2 steps on the reloaded state, 2 on a fresh one.
   assert.ok(stepsOf('reload').every((n) => n === 4), `reloaded: ${stepsOf('reload')}`);

@@ -3,11 +3,13 @@
 //   0  success;
 //   2  a mistake the user can fix (a flag, a file, a checkpoint: InputError, which UserError extends):
 //      one line "<command>: <message>", never a stack trace (SRASEG_DEBUG=1 shows it);
+//   3  the training diverged (DivergenceError: NaN/Inf in a loss, the gradients or the weights): one
+//      line naming the term and the iteration; nothing was saved after it;
 //   1  anything else, a bug: printed with its stack.
 // The GPU device is shut down on every path, so Node can exit. Commands import the library through
 // its public index only (src/index.ts); build.mjs bundles each into dist/cli/<name>.js against
 // dist/index.js, and bench/<name>.js imports that file.
-import { InputError, shutdown } from '../index.js';
+import { DivergenceError, InputError, shutdown } from '../index.js';
 import { defineOptions, optionsHelp, parseOptions, type OptionSpecs, type OptionValues } from './options.js';
 
 export interface Command<S extends OptionSpecs> {
@@ -32,6 +34,7 @@ export function defineCommand<const S extends OptionSpecs>(command: Command<S>):
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USER_ERROR = 2;
+export const EXIT_DIVERGED = 3;
 
 /** The full --help text of a command, generated from its declarations. */
 export function helpText(command: Command<OptionSpecs>): string {
@@ -42,6 +45,9 @@ export function helpText(command: Command<OptionSpecs>): string {
 export function describeFailure(name: string, error: unknown, debug = Boolean(process.env.SRASEG_DEBUG)): { code: number; text: string } {
   if (error instanceof InputError) {
     return { code: EXIT_USER_ERROR, text: debug ? String(error.stack) : `${name}: ${error.message}` };
+  }
+  if (error instanceof DivergenceError) {
+    return { code: EXIT_DIVERGED, text: debug ? String(error.stack) : `${name}: ${error.message}` };
   }
   const text = error instanceof Error ? String(error.stack ?? error) : `${name}: ${String(error)}`;
   return { code: EXIT_FAILURE, text };

@@ -8,15 +8,20 @@ import {
   SOFT_LOSS_FORMS,
   VAL_SPLITS,
   checkDinov2Weights,
+  checkRunFolder,
   checkUNetConfig,
   readUNetCheckpoint,
+  semiRunFolder,
+  supervisedRunFolder,
   trainSemiSupervised,
   trainSupervised,
   UNET_DEFAULTS,
   UserError,
   type BlendKernel,
   type SegDataset,
+  type SemiConfig,
   type StageResult,
+  type SupervisedConfig,
   type Validator,
 } from '../index.js';
 import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, PROBABILITY, SEED } from './common-options.js';
@@ -78,7 +83,8 @@ export const METHOD_OPTIONS = defineOptions({
   },
   'log-every': { ...POSITIVE_INT, default: 10, help: 'iterations between loss read-backs' },
   out: { type: 'string', metavar: 'dir', help: 'run folder (default runs/<method>-<data>-<time>)' },
-  resume: { type: 'boolean', default: false, help: 'continue the run in --out exactly where its last checkpoint left it' },
+  resume: { type: 'boolean', default: false, help: 'continue the run in --out exactly where its checkpoint left it (the flags must be the run\'s, except --iterations)' },
+  'allow-config-change': { type: 'boolean', default: false, help: 'with --resume: continue even though flags differ from the run\'s config.json (the change is recorded there)' },
 });
 
 export type MethodArgs = OptionValues<typeof METHOD_OPTIONS>;
@@ -88,6 +94,7 @@ const isSemi = (args: MethodArgs) => args.method !== 'supervised';
 /** Checks among the method flags alone (before any data is opened); throws a one-line UsageError. */
 export function checkMethodArgs(args: MethodArgs): void {
   if (args.resume && !args.out) throw new UsageError('--resume needs --out <run folder>: the folder of the run to continue');
+  if (args['allow-config-change'] && !args.resume) throw new UsageError('--allow-config-change applies to --resume (a fresh run has no saved flags to differ from)');
   if (args.method === 'sra-seg' && args.sa && !args.dinov2) {
     throw new UsageError('--method sra-seg: the SA loss needs DINOv2 weights: pass --dinov2 <file> (nothing is downloaded at run time), or --no-sa');
   }
@@ -107,7 +114,8 @@ export interface RunSettings {
 
 /**
  * Everything the run needs, checked before the run folder is created or training starts: the data's
- * files (preflight), that the split can fill a batch, the --init and --dinov2 files. Throws UserError.
+ * files (preflight), that the split can fill a batch, the --init and --dinov2 files, and the run
+ * folder's rules (no overwriting, --resume needs a checkpoint and the run's flags). Throws UserError.
  */
 export function checkRun(data: SegDataset, args: MethodArgs, run: RunSettings): void {
   data.preflight?.();
@@ -123,10 +131,14 @@ export function checkRun(data: SegDataset, args: MethodArgs, run: RunSettings): 
   // The trainers build the published UNet (UNET_DEFAULTS' widths, one input channel).
   if (args.init) checkUNetConfig(readUNetCheckpoint(args.init), { ...UNET_DEFAULTS, numClasses: data.numClasses }, '--init for this data');
   if (args.method === 'sra-seg' && args.sa && args.dinov2) checkDinov2Weights(args.dinov2);
+  const m = trainerConfig(args, run);
+  checkRunFolder(m.method === 'supervised' ? supervisedRunFolder(data, m.cfg) : semiRunFolder(data, m.cfg));
 }
 
-/** Train with the method the options name; returns the (self-training) stage's result. */
-export async function trainWithMethod(data: SegDataset, args: MethodArgs, run: RunSettings): Promise<StageResult> {
+type TrainerConfig = { method: 'supervised'; cfg: SupervisedConfig } | { method: 'semi'; cfg: SemiConfig };
+
+/** The trainer's config the options make (one place: the run-folder check compares exactly this). */
+function trainerConfig(args: MethodArgs, run: RunSettings): TrainerConfig {
   const common = {
     lr: args.lr,
     momentum: args.momentum,
@@ -139,34 +151,45 @@ export async function trainWithMethod(data: SegDataset, args: MethodArgs, run: R
     logEvery: args['log-every'],
     out: run.out,
     resume: args.resume,
+    allowConfigChanges: args['allow-config-change'],
     init: args.init,
     validate: run.validate,
   };
-  if (args.method === 'supervised') return trainSupervised(data, { ...common, iterations: run.iterations, batch: run.batch });
-  const { self } = await trainSemiSupervised(data, {
-    ...common,
-    method: args.method,
-    preIterations: run.preIterations,
-    selfIterations: run.iterations,
-    labeledBatch: run.batch,
-    unlabeledBatch: args['unlabeled-batch'] ?? run.batch,
-    emaAlpha: args.ema,
-    teacherMode: args['teacher-eval'] ? 'eval' : 'train',
-    largestComponent: args['largest-component'],
-    softMix: args['soft-mix'],
-    softLoss: args['soft-loss'],
-    softLossForm: args['soft-loss-form'],
-    blend: args.blend,
-    zeroPad: args['zero-pad'],
-    sa: args.method === 'sra-seg' && args.sa,
-    dinov2: args.dinov2,
-    saMode: args['sa-mode'],
-    saInput: args['sa-input'],
-    saLambda: args['sa-lambda'],
-    vitSize: args['vit-size'],
-    saEvery: args['sa-every'],
-    saSubset: args['sa-subset'],
-    reloadOptimizer: args['reload-optimizer'],
-  });
+  if (args.method === 'supervised') return { method: 'supervised', cfg: { ...common, iterations: run.iterations, batch: run.batch } };
+  return {
+    method: 'semi',
+    cfg: {
+      ...common,
+      method: args.method,
+      preIterations: run.preIterations,
+      selfIterations: run.iterations,
+      labeledBatch: run.batch,
+      unlabeledBatch: args['unlabeled-batch'] ?? run.batch,
+      emaAlpha: args.ema,
+      teacherMode: args['teacher-eval'] ? 'eval' : 'train',
+      largestComponent: args['largest-component'],
+      softMix: args['soft-mix'],
+      softLoss: args['soft-loss'],
+      softLossForm: args['soft-loss-form'],
+      blend: args.blend,
+      zeroPad: args['zero-pad'],
+      sa: args.method === 'sra-seg' && args.sa,
+      dinov2: args.dinov2,
+      saMode: args['sa-mode'],
+      saInput: args['sa-input'],
+      saLambda: args['sa-lambda'],
+      vitSize: args['vit-size'],
+      saEvery: args['sa-every'],
+      saSubset: args['sa-subset'],
+      reloadOptimizer: args['reload-optimizer'],
+    },
+  };
+}
+
+/** Train with the method the options name; returns the (self-training) stage's result. */
+export async function trainWithMethod(data: SegDataset, args: MethodArgs, run: RunSettings): Promise<StageResult> {
+  const m = trainerConfig(args, run);
+  if (m.method === 'supervised') return trainSupervised(data, m.cfg);
+  const { self } = await trainSemiSupervised(data, m.cfg);
   return self;
 }

@@ -1,15 +1,12 @@
-// StyleGAN2 run files: the training checkpoint (three networks, both Adams and the loop state in one
-// safetensors file, written atomically) and the standalone generator with its config in the metadata.
+// StyleGAN2 run files besides the training checkpoint (that one has the format every trainer shares,
+// src/train/checkpoint.ts): the standalone generator with its config in the metadata, which
+// generate.js and fd.js read, and official StyleGAN2-ADA pickles sniffed from their bytes.
 import { existsSync } from 'node:fs';
-import { type Adam, type Generator, type HostTensor, loadModuleFromHost, loadSafetensors, type Module, moduleToHost, type OptimizerStateDict, saveSafetensors, StateDictMismatch } from '../engine/index.js';
+import { type HostTensor, loadModuleFromHost, moduleToHost, saveSafetensors, StateDictMismatch } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { readStateDict, weightsFormatOf } from '../io/state-dict.js';
 import { wrongModelMessage } from '../models/weights.js';
 import { StyleGAN2Generator, type GeneratorConfig } from '../models/stylegan2/generator.js';
-import type { SeededRng } from '../data/rng.js';
-import type { AdaController } from './ada-controller.js';
-import type { AugmentPipe } from './ada.js';
-import type { RealImageSet } from './reals.js';
 import { loadPklGenerator } from './pkl.js';
 
 /** One snapshot's measurements. */
@@ -21,66 +18,14 @@ export interface GanSnapshot {
   error?: string;
 }
 
-export interface LoopState {
-  step: number;
-  nimg: number;
-  plMean: number;
-  ada: Awaited<ReturnType<AdaController['state']>> | null;
-  augment: ReturnType<AugmentPipe['state']> | null;
-  reals: ReturnType<RealImageSet['state']>;
-  random: ReturnType<Generator['state']>;
-  hostRandom: ReturnType<SeededRng['state']>;
-  snapshots: GanSnapshot[];
-  optG: Omit<OptimizerStateDict, 'state'> & { steps: (number | null)[] };
-  optD: Omit<OptimizerStateDict, 'state'> & { steps: (number | null)[] };
-}
-
-export type Optimizers = Record<'optG' | 'optD', Adam>;
-export type Networks = Record<'G' | 'D' | 'G_ema', Module>;
-
-/**
- * One safetensors file: the three networks under their prefixes, each Adam slot as
- * `<opt>.<param index>.<slot>`, and the loop state (JSON) in the metadata — written atomically.
- */
-export async function saveCheckpoint(path: string, nets: Networks, opts: Optimizers, loop: Omit<LoopState, 'optG' | 'optD'>): Promise<void> {
-  const state = { ...loop } as LoopState;
-  const tensors = new Map<string, HostTensor>();
-  for (const [prefix, m] of Object.entries(nets)) for (const [k, v] of await moduleToHost(m, `${prefix}.`)) tensors.set(k, v);
-  for (const [name, opt] of Object.entries(opts) as [keyof Optimizers, Adam][]) {
-    const sd = await opt.stateDict();
-    sd.state.forEach((s, i) => {
-      for (const [slot, values] of Object.entries(s?.slots ?? {})) tensors.set(`${name}.${i}.${slot}`, { dtype: 'F32', shape: [values.length], data: values });
-    });
-    state[name] = { kind: sd.kind, lr: sd.lr, steps: sd.state.map((s) => s?.step ?? null) };
-  }
-  saveSafetensors(path, tensors, { state: JSON.stringify(state) });
-}
-
-export function loadCheckpoint(path: string, nets: Networks, opts: Optimizers): LoopState {
-  const { tensors, metadata } = loadSafetensors(path);
-  if (!metadata.state) throw new Error(`${path}: not a StyleGAN2 training checkpoint (no loop state); start a new run or pick another --out`);
-  const state = JSON.parse(metadata.state) as LoopState;
-  try {
-    for (const [prefix, m] of Object.entries(nets)) loadModuleFromHost(m, tensors, `${prefix}.`);
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message} (was the run started with other network options?)`);
-  }
-  for (const [name, opt] of Object.entries(opts) as [keyof Optimizers, Adam][]) {
-    const saved = state[name];
-    opt.loadStateDict({
-      kind: saved.kind,
-      lr: saved.lr,
-      state: saved.steps.map((step, i) =>
-        step === null ? null : { step, slots: { exp_avg: tensors.get(`${name}.${i}.exp_avg`)!.data as Float32Array, exp_avg_sq: tensors.get(`${name}.${i}.exp_avg_sq`)!.data as Float32Array } },
-      ),
-    });
-  }
-  return state;
-}
-
 /** A generator on its own, with the config that rebuilds it (what generate.js and fd.js read). */
 export async function saveNetwork(path: string, G: StyleGAN2Generator, config: GeneratorConfig, kimg: number): Promise<void> {
-  saveSafetensors(path, await moduleToHost(G), { format: 'sraseg-stylegan2-generator', config: JSON.stringify(config), kimg: String(kimg) });
+  saveNetworkHost(path, await moduleToHost(G), config, kimg);
+}
+
+/** The same from host weights (the trainer exports G_ema from the checkpoint's copy). */
+export function saveNetworkHost(path: string, weights: Map<string, HostTensor>, config: GeneratorConfig, kimg: number): void {
+  saveSafetensors(path, weights, { format: 'sraseg-stylegan2-generator', config: JSON.stringify(config), kimg: String(kimg) });
 }
 
 /**

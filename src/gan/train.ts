@@ -1,18 +1,25 @@
 // StyleGAN2-ADA training (training/training_loop.py of NVlabs/stylegan2-ada-pytorch, read for the
-// facts): per minibatch the phases Gmain, Greg (every plInterval, path length), Dmain, Dreg (lazy R1
-// every r1Interval), each with its own Adam whose lr and betas are rescaled for the lazy
-// regularisation; the generator's EMA with ramp-up; ADA's p from the overfitting heuristic.
+// facts) on the loop every trainer shares (src/train/loop.ts): each iteration one minibatch of
+// phases (phases.ts: Gmain, Greg, Dmain, Dreg, G_ema, ADA), each phase with its own Adam whose lr and
+// betas are rescaled for the lazy regularisation; every snapshotKimg a snapshot (grid, FD/KID), the
+// checkpoint and the exports.
 //
-// Files in `out`: checkpoint.safetensors (G, D, G_ema, both Adams and the loop state: one atomic
-// write, so a crash never leaves a half-updated run; `resume` continues from it), G_ema.safetensors
-// (the network `bench/generate.js` reads, its config in the metadata) and G_ema_best.safetensors
-// (the snapshot with the lowest FD), log.jsonl, reals.png,
-// fakes<kimg>.png snapshot grids of G_ema on fixed latents, curves.png.
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+// Files in `out` (the run-folder rules of src/train/run-folder.ts): config.json; checkpoint.safetensors
+// (G, D, G_ema, the lowest-FD G_ema, both Adams and the loop state — the format every trainer shares,
+// one atomic write; `resume` continues from it and nothing else); the exports written after it:
+// G_ema.safetensors (the network `bench/generate.js` reads, its config in the metadata) and
+// G_ema_best.safetensors (the snapshot with the lowest FD); log.jsonl, reals.png, fakes<kimg>.png
+// snapshot grids of G_ema on fixed latents, curves.png.
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Adam, emaUpdate, flush, Generator, keep, type Module, noGrad, randn, slice, type Tensor, tidy, updateEmaModel, writeFileAtomic } from '../engine/index.js';
-import { formatMemory, memoryRow } from '../report/memory.js';
+import { Adam, Generator, type GeneratorState, type HostTensor, keep, type Module, noGrad, randn, slice, type Tensor, tidy, updateEmaModel, writeFileAtomic } from '../engine/index.js';
 import { ProgressBar } from '../report/progress.js';
+import { CHECKPOINT_FILE, hostGroups, hostOptimizers, readCheckpoint, restoreModules, restoreOptimizers, writeCheckpoint } from '../train/checkpoint.js';
+import { crashPoint } from '../train/crash-points.js';
+import { DivergenceWatch } from '../train/divergence.js';
+import { runLoop } from '../train/loop.js';
+import { cutLog, openRunFolder, type RunFolderSpec } from '../train/run-folder.js';
+import { StyleGanPhases } from './phases.js';
 import { SeededRng, deriveSeed } from '../data/rng.js';
 import { Discriminator, type DiscriminatorConfig } from '../models/stylegan2/discriminator.js';
 import { StyleGAN2Generator, type GeneratorConfig } from '../models/stylegan2/generator.js';
@@ -20,8 +27,9 @@ import { imageGrid, imagesFromNchw } from '../report/grid.js';
 import { writePng } from '../report/png.js';
 import { AugmentPipe } from './ada.js';
 import { AdaController } from './ada-controller.js';
+import { UserError } from '../errors.js';
 import { GAN_LOSS_DEFAULTS, StyleGAN2Loss, type GanLossConfig } from './loss.js';
-import { loadCheckpoint, saveCheckpoint, saveNetwork, type GanSnapshot } from './checkpoint.js';
+import { saveNetworkHost, type GanSnapshot } from './checkpoint.js';
 import { plotGanCurves } from './curves.js';
 import { embedAll, imagesOf, type FeatureNetwork, type SetDistance } from './measure.js';
 import { loadPklWeights } from './pkl.js';
@@ -30,7 +38,10 @@ import type { RealImageSet } from './reals.js';
 
 export interface StyleGanTrainConfig extends GanLossConfig {
   out: string;
+  /** Continue the run in `out` from its checkpoint (one must exist). */
   resume: boolean;
+  /** On resume, accept flags that differ from the run's config.json (recorded there); default: refuse them. */
+  allowConfigChanges?: boolean;
   seed: number;
   /** Training length in thousands of real images shown to D. */
   kimg: number;
@@ -70,7 +81,7 @@ export interface StyleGanTrainConfig extends GanLossConfig {
   fdImages: number;
 }
 
-export const STYLEGAN_TRAIN_DEFAULTS: Omit<StyleGanTrainConfig, 'out' | 'resume'> = {
+export const STYLEGAN_TRAIN_DEFAULTS: Omit<StyleGanTrainConfig, 'out' | 'resume' | 'allowConfigChanges'> = {
   ...GAN_LOSS_DEFAULTS,
   seed: 0,
   kimg: 25000,
@@ -167,6 +178,33 @@ function networkFieldsOf(cfg: StyleGanTrainConfig): PklNetworkFields {
 }
 
 
+/** Loop and method state in the checkpoint's metadata (the tensors hold the networks and Adams). */
+interface GanLoopState {
+  nimg: number;
+  plMean: number;
+  ada: Awaited<ReturnType<AdaController['state']>> | null;
+  augment: ReturnType<AugmentPipe['state']> | null;
+  reals: ReturnType<RealImageSet['state']>;
+  random: GeneratorState;
+  hostRandom: ReturnType<SeededRng['state']>;
+  snapshots: GanSnapshot[];
+  /** kimg of the lowest-FD G_ema kept in the checkpoint (group best.G_ema), if any. */
+  bestKimg: number | null;
+}
+
+const BEST = 'best.G_ema';
+
+/** The run folder of a StyleGAN2 run: one stage in `out`; config.json = the config, the reals and the networks. */
+export function styleGanRunFolder(reals: RealImageSet, cfg: StyleGanTrainConfig, start?: StyleGanStart): RunFolderSpec {
+  return {
+    out: cfg.out,
+    resume: cfg.resume,
+    allowConfigChanges: cfg.allowConfigChanges,
+    stages: [''],
+    config: { ...cfg, resolution: reals.resolution, realImages: reals.count, networks: networkConfigs(cfg, reals.resolution), startedFrom: start?.source },
+  };
+}
+
 export async function trainStyleGAN(
   reals: RealImageSet,
   cfg: StyleGanTrainConfig,
@@ -174,11 +212,16 @@ export async function trainStyleGAN(
   /** Start from these networks (an official snapshot) unless the run resumes from its own checkpoint. */
   start?: StyleGanStart,
 ): Promise<StyleGanRunResult> {
-  mkdirSync(cfg.out, { recursive: true });
-  const checkpointPath = join(cfg.out, 'checkpoint.safetensors');
-  const resuming = cfg.resume && existsSync(checkpointPath);
-  const { nets, G, D, G_ema, augment } = buildStyleGanNetworks(cfg, reals.resolution, start, !resuming);
-  if (start && resuming) console.error(`${checkpointPath} exists: resuming from it (${start.source} only fixed the networks' configuration)`);
+  const folder = openRunFolder(styleGanRunFolder(reals, cfg, start));
+  const checkpointPath = join(cfg.out, CHECKPOINT_FILE);
+  const logPath = join(cfg.out, 'log.jsonl');
+  const ck = folder.resuming ? readCheckpoint<GanLoopState>(checkpointPath, 'stylegan2') : null;
+  const totalSteps = Math.ceil((cfg.kimg * 1000) / cfg.batch);
+  if (ck && ck.iteration > totalSteps) {
+    throw new UserError(`${cfg.out}: its checkpoint is at step ${ck.iteration} (${(ck.state.nimg / 1000).toFixed(3)} kimg), beyond --kimg ${cfg.kimg}; ask for at least that much`);
+  }
+  const { nets, G, D, G_ema, augment } = buildStyleGanNetworks(cfg, reals.resolution, start, !ck);
+  if (start && ck) console.error(`${checkpointPath} exists: resuming from it (${start.source} only fixed the networks' configuration)`);
   else if (start) console.error(`starting from ${start.source}: G, D, G_ema${start.augment ? ` and ADA p = ${start.augment.p.toFixed(4)}` : ''}`);
   // Lazy regularisation: the regularised phases run every `interval` minibatches with their loss ×interval;
   // the published rescaling of Adam's lr and betas keeps the effective optimiser the same.
@@ -189,128 +232,99 @@ export async function trainStyleGAN(
   const optG = adam(G, cfg.plInterval);
   const optD = adam(D, cfg.r1Interval);
   const ada = cfg.augment === 'ada' ? new AdaController(augment!, { target: cfg.adaTarget, interval: cfg.adaInterval, kimg: cfg.adaKimg, batchSize: cfg.batch }) : null;
-  let random = new Generator(deriveSeed(cfg.seed, 14));
-  let hostRandom = new SeededRng(deriveSeed(cfg.seed, 15));
-  let loss = new StyleGAN2Loss(G, D, augment, cfg, random, hostRandom);
-
-  const totalSteps = Math.ceil((cfg.kimg * 1000) / cfg.batch);
-  const logPath = join(cfg.out, 'log.jsonl');
+  const random = ck ? Generator.fromState(ck.state.random) : new Generator(deriveSeed(cfg.seed, 14));
+  const hostRandom = ck ? SeededRng.fromState(ck.state.hostRandom) : new SeededRng(deriveSeed(cfg.seed, 15));
+  const loss = new StyleGAN2Loss(G, D, augment, cfg, random, hostRandom);
+  const phases = new StyleGanPhases({ cfg, G, D, G_ema, optG, optD, loss, augment, ada, reals });
+  const watch = new DivergenceWatch();
+  watch.observe(optG, 'G');
+  watch.observe(optD, 'D');
+  const networks = { G, D, G_ema };
   let step = 0;
-  let nimg = 0;
   let snapshots: GanSnapshot[] = [];
-  if (resuming) {
-    const st = loadCheckpoint(checkpointPath, { G, D, G_ema }, { optG, optD });
-    step = st.step;
-    nimg = st.nimg;
-    snapshots = st.snapshots;
-    reals.setState(st.reals);
-    if (augment && st.augment) augment.loadState(st.augment);
-    if (ada && st.ada) ada.loadState(st.ada);
-    random = Generator.fromState(st.random);
-    hostRandom = SeededRng.fromState(st.hostRandom);
-    loss = new StyleGAN2Loss(G, D, augment, cfg, random, hostRandom);
-    loss.plMean = st.plMean;
-    console.error(`resumed at ${(nimg / 1000).toFixed(1)} kimg (step ${step}) from ${checkpointPath}`);
-  } else {
-    writeFileAtomic(logPath, '');
-    writeFileAtomic(join(cfg.out, 'config.json'), JSON.stringify({ ...cfg, resolution: reals.resolution, realImages: reals.count, networks: nets, startedFrom: start?.source }, null, 2));
-    await tidy(async () => {
-      const r = reals.slice(0, cfg.gridImages);
-      writePng(join(cfg.out, 'reals.png'), imageGrid(imagesFromNchw(await r.data(), r.shape, [-1, 1]), { columns: 8, scale: 2 }));
-    });
-  }
-  console.error(
-    `StyleGAN2: G ${count(G)} · D ${count(D)} parameters · ${reals.count} real images at ${reals.resolution}² · ` +
-      `${cfg.kimg} kimg = ${totalSteps} minibatches of ${cfg.batch} · augment ${cfg.augment}`,
-  );
-
+  let best: { weights: Map<string, HostTensor>; kimg: number } | null = null;
   // Fixed latents for the snapshot grids (their own stream: the grid is the same across resumes).
   const gridZ = keep(tidy(() => randn([cfg.gridImages, cfg.zDim], new Generator(deriveSeed(cfg.seed, 16)))));
-  const bar = new ProgressBar(totalSteps, 'stylegan ', step);
-  const snapshotEverySteps = Math.max(1, Math.round((cfg.snapshotKimg * 1000) / cfg.batch));
-  const setTrainable = (m: Module, on: boolean) => {
-    for (const p of m.parameters()) p.requiresGrad = on;
-  };
-  let t0 = performance.now();
-  const startImg = nimg;
-  try {
-    if (step === 0) {
-      await tidy(takeSnapshot); // the untrained generator: where FD starts from
-      t0 = performance.now();
+  const bar = new ProgressBar(totalSteps, 'stylegan ', ck?.iteration ?? 0);
+
+  /** The user's files, from host copies of the checkpoint's content (also to heal a kill between them). */
+  const exportFiles = (emaWeights: Map<string, HostTensor>, kimg: number, withBest: boolean) => {
+    saveNetworkHost(join(cfg.out, 'G_ema.safetensors'), emaWeights, nets.G, kimg);
+    crashPoint('export');
+    if (withBest && best) {
+      saveNetworkHost(join(cfg.out, 'G_ema_best.safetensors'), best.weights, nets.G, best.kimg);
+      crashPoint('export');
     }
-    while (step < totalSteps) {
-      // One scope per minibatch: the four phases, the EMA and ADA's read-back free everything they
-      // allocate when it ends; only the logged numbers leave it.
-      const row = await tidy(async () => {
-        // --- Gmain (+ Greg): D frozen, so its weights get no gradient from G's loss.
-        setTrainable(D, false);
-        optG.zeroGrad();
-        const logs: Record<string, Tensor> = {};
-        Object.assign(logs, tidy(() => loss.generatorMain(loss.latents(cfg.batch))));
-        optG.step();
-        if (cfg.plWeight > 0 && step % cfg.plInterval === 0) {
-          optG.zeroGrad();
-          Object.assign(logs, await loss.generatorPathLength(loss.latents(cfg.batch), cfg.plInterval));
-          optG.step();
-        }
-        setTrainable(D, true);
-        // --- Dmain (+ Dreg): G only generates.
-        setTrainable(G, false);
-        const real = reals.next(cfg.batch);
-        optD.zeroGrad();
-        Object.assign(logs, tidy(() => loss.discriminatorMain(loss.latents(cfg.batch), real, (l) => ada?.observe(l))));
-        optD.step();
-        if (cfg.r1Gamma > 0 && step % cfg.r1Interval === 0) {
-          optD.zeroGrad();
-          Object.assign(logs, loss.discriminatorR1(real, cfg.r1Interval));
-          optD.step();
-        }
-        setTrainable(G, true);
-        // --- G_ema: half-life emaKimg (ramped up over the first images), buffers (w_avg) copied.
-        nimg += cfg.batch;
-        step++;
-        const emaNimg = Math.min(cfg.emaKimg * 1000, cfg.emaRampup === null ? Infinity : nimg * cfg.emaRampup);
-        updateEmaModel(G_ema, G, 0.5 ** (cfg.batch / Math.max(emaNimg, 1e-8)));
-        copyBuffers(G_ema, G);
-        const p = ada ? await ada.step() : (augment?.p ?? 0);
-        flush();
-        if (step % cfg.logEvery !== 0 && step !== totalSteps) return null;
-        const values: Record<string, number> = { step, kimg: nimg / 1000, p };
-        for (const [k, t] of Object.entries(logs)) values[k] = (await t.data())[0];
-        return values;
+  };
+
+  try {
+    if (ck) {
+      restoreModules(checkpointPath, ck, networks);
+      restoreOptimizers(checkpointPath, ck, { optG, optD });
+      const st = ck.state;
+      step = ck.iteration;
+      phases.nimg = st.nimg;
+      snapshots = st.snapshots;
+      reals.setState(st.reals);
+      if (augment && st.augment) augment.loadState(st.augment);
+      if (ada && st.ada) ada.loadState(st.ada);
+      loss.plMean = st.plMean;
+      best = ck.groups[BEST] && st.bestKimg !== null ? { weights: ck.groups[BEST], kimg: st.bestKimg } : null;
+      cutLog(logPath, 'step', step);
+      exportFiles(ck.groups.G_ema, st.nimg / 1000, true);
+      console.error(`resumed at ${(st.nimg / 1000).toFixed(1)} kimg (step ${step}) from ${checkpointPath}`);
+    } else {
+      writeFileAtomic(logPath, '');
+      await tidy(async () => {
+        const r = reals.slice(0, cfg.gridImages);
+        writePng(join(cfg.out, 'reals.png'), imageGrid(imagesFromNchw(await r.data(), r.shape, [-1, 1]), { columns: 8, scale: 2 }));
       });
-      if (row) {
-        row.images_per_s = (nimg - startImg) / ((performance.now() - t0) / 1000);
-        const memory = memoryRow();
-        Object.assign(row, memory);
-        appendFileSync(logPath, JSON.stringify(row) + '\n');
-        bar.update(step, { kimg: (nimg / 1000).toFixed(2), G: row.G_loss, D: (row.D_loss_fake ?? 0) + (row.D_loss_real ?? 0), p: row.p.toFixed(3), 'img/s': row.images_per_s.toFixed(1), mem: formatMemory(memory) });
-      }
-      if (step % snapshotEverySteps === 0 || step === totalSteps) {
-        await tidy(async () => {
+    }
+    console.error(
+      `StyleGAN2: G ${count(G)} · D ${count(D)} parameters · ${reals.count} real images at ${reals.resolution}² · ` +
+        `${cfg.kimg} kimg = ${totalSteps} minibatches of ${cfg.batch} · augment ${cfg.augment}`,
+    );
+    if (step === 0) await tidy(takeSnapshot); // the untrained generator: where FD starts from
+    const startImg = phases.nimg;
+    await runLoop(
+      { logPath, counter: 'step', start: step, total: totalSteps, logEvery: cfg.logEvery, every: Math.max(1, Math.round((cfg.snapshotKimg * 1000) / cfg.batch)), watch, bar },
+      {
+        step: (index) => phases.minibatch(index),
+        rowExtras: (row, seconds) => ({ images_per_s: (row.kimg * 1000 - startImg) / seconds }),
+        progress: (row, mem) => ({ kimg: row.kimg.toFixed(2), G: row.G_loss, D: (row.D_loss_fake ?? 0) + (row.D_loss_real ?? 0), p: row.p.toFixed(3), 'img/s': row.images_per_s.toFixed(1), mem }),
+        periodic: async (at) => {
+          step = at;
           await takeSnapshot();
-          await saveCheckpoint(checkpointPath, { G, D, G_ema }, { optG, optD }, {
-            step,
-            nimg,
-            plMean: loss.plMean,
-            ada: (await ada?.state()) ?? null,
-            augment: augment?.state() ?? null,
-            reals: reals.state(),
-            random: random.state(),
-            hostRandom: hostRandom.state(),
-            snapshots,
-          });
-          await saveNetwork(join(cfg.out, 'G_ema.safetensors'), G_ema, nets.G, nimg / 1000);
+          const groups = await hostGroups(networks);
           // GAN training is not monotone: keep the generator with the lowest FD so far as well.
           const fds = snapshots.map((s) => s.fd ?? Infinity);
-          if (fds.length && fds[fds.length - 1] === Math.min(...fds) && Number.isFinite(fds[fds.length - 1])) {
-            await saveNetwork(join(cfg.out, 'G_ema_best.safetensors'), G_ema, nets.G, nimg / 1000);
-          }
-        });
-        plotGanCurves(logPath, join(cfg.out, 'curves.png'), measure?.features.name);
-      }
-    }
+          const latest = fds[fds.length - 1];
+          const improved = Number.isFinite(latest) && latest === Math.min(...fds);
+          if (improved) best = { weights: groups.G_ema, kimg: phases.nimg / 1000 };
+          writeCheckpoint<GanLoopState>(checkpointPath, {
+            trainer: 'stylegan2',
+            iteration: at,
+            groups: best ? { ...groups, [BEST]: best.weights } : groups,
+            optimizers: await hostOptimizers({ optG, optD }),
+            state: {
+              nimg: phases.nimg,
+              plMean: loss.plMean,
+              ada: (await ada?.state()) ?? null,
+              augment: augment?.state() ?? null,
+              reals: reals.state(),
+              random: random.state(),
+              hostRandom: hostRandom.state(),
+              snapshots,
+              bestKimg: best?.kimg ?? null,
+            },
+          });
+          exportFiles(groups.G_ema, phases.nimg / 1000, improved);
+          plotGanCurves(logPath, join(cfg.out, 'curves.png'), measure?.features.name);
+        },
+      },
+    );
   } finally {
+    watch.dispose();
     gridZ.dispose();
     augment?.dispose();
     ada?.dispose();
@@ -322,14 +336,15 @@ export async function trainStyleGAN(
 
   /** Grid, FD and KID now, logged; a failed measurement is reported and training goes on. */
   async function takeSnapshot(): Promise<void> {
+    const kimg = phases.nimg / 1000;
     let snap: GanSnapshot;
     try {
-      snap = await snapshot(nimg / 1000);
+      snap = await snapshot(kimg);
     } catch (e) {
       // A measurement problem (e.g. a feature network too large for the adapter) must not cost the
       // training done so far: say so loudly, record it, and keep training.
-      bar.log(`snapshot at ${(nimg / 1000).toFixed(2)} kimg failed: ${(e as Error).message}`);
-      snap = { kimg: nimg / 1000, error: (e as Error).message };
+      bar.log(`snapshot at ${kimg.toFixed(2)} kimg failed: ${(e as Error).message}`);
+      snap = { kimg, error: (e as Error).message };
     }
     snapshots.push(snap);
     bar.log(`snapshot ${snap.kimg.toFixed(2)} kimg${snap.fd !== undefined ? ` · ${measure!.features.name} ${snap.fd.toFixed(3)}${snap.kid !== undefined ? ` · KID ${snap.kid.toFixed(5)}` : ''}` : ''}`);
@@ -351,12 +366,6 @@ export async function trainStyleGAN(
   function synthesize(z: Tensor): Tensor {
     return noGrad(() => G_ema.forward(z, { noiseMode: 'const' }));
   }
-}
-
-/** Buffers (the mapping's w_avg, constant noise) are copied, not averaged, into G_ema, as published. */
-function copyBuffers(dst: Module, src: Module): void {
-  const from = new Map(src.namedBuffers());
-  for (const [name, t] of dst.namedBuffers()) if (t.dtype === 'f32') emaUpdate(t, from.get(name)!, 0);
 }
 
 const count = (m: Module) => m.parameters().reduce((s, p) => s + p.size, 0).toLocaleString('en');

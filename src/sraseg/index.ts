@@ -7,4 +7,3 @@ export * from './teacher.js';
 export * from './bcp-loss.js';
 export * from './sa.js';
 export * from './steps.js';
-export * from './optimizer-file.js';

@@ -14,9 +14,9 @@ import { mixingMask, type BlendKernel } from './mixing.js';
 import { EmaTeacher, type TeacherMode } from './teacher.js';
 import { dinov2Embedder, SaTerm, type SaMode } from './sa.js';
 import { disposeHalves, preTrainLoss, type SaInput, selfTrainParameters, SelfTrainStep, uploadHalves } from './steps.js';
-import { readOptimizerState, saveOptimizerState } from './optimizer-file.js';
 import { loadDinov2 } from '../models/vit-weights.js';
 import { evaluateVolumes } from '../train/evaluate.js';
+import { openRunFolder, type RunFolderSpec } from '../train/run-folder.js';
 import { runStage, type StageResult, type Validator } from '../train/stage.js';
 import type { RunConfig } from '../train/supervised.js';
 
@@ -65,6 +65,17 @@ export interface SemiConfig extends RunConfig {
   reloadOptimizer?: boolean;
 }
 
+/** The run folder of a BCP/SRA-Seg run: config.json in `out`, a stage folder each for pre-training and self-training. */
+export function semiRunFolder(data: SegDataset, cfg: SemiConfig): RunFolderSpec {
+  return {
+    out: cfg.out,
+    resume: cfg.resume,
+    allowConfigChanges: cfg.allowConfigChanges,
+    stages: cfg.preIterations === 0 ? ['selftrain'] : ['pretrain', 'selftrain'],
+    config: { ...cfg, data: data.describe() },
+  };
+}
+
 export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Promise<{ pre: StageResult | null; self: StageResult }> {
   if (cfg.sa && !cfg.dinov2) {
     throw new Error(
@@ -74,6 +85,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
   }
   if (cfg.labeledBatch % 2 || cfg.unlabeledBatch % 2) throw new Error('labeled and unlabeled batch sizes must be even (halves a and b)');
   if (cfg.labeledBatch !== cfg.unlabeledBatch) throw new Error('labeled and unlabeled batch sizes must be equal: each mixed image pairs one labeled with one unlabeled slice');
+  openRunFolder(semiRunFolder(data, cfg));
   const soft = cfg.method === 'sra-seg' && cfg.softMix;
   const lossOptions = { softLoss: cfg.method === 'sra-seg' && cfg.softLoss, softLossForm: cfg.softLossForm ?? 'published' };
   const maskOptions = { blend: soft ? cfg.blend : ('none' as BlendKernel), zeroPad: cfg.zeroPad };
@@ -114,21 +126,7 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
     rng = SeededRng.fromState(st.rng);
   };
 
-  // The optimiser state at the best pre-training validation, for self-training (the stage keeps only
-  // the last one): validation is wrapped, and a Dice above every earlier one — the stage's own rule
-  // for model_best — writes the state beside model_best.
-  const bestOptimizerPath = `${cfg.out}/pretrain/optimizer_best.safetensors`;
-  let bestSeen = cfg.resume && existsSync(bestOptimizerPath) ? Number(readOptimizerState(bestOptimizerPath).metadata.dice) : -1;
-  const preValidate: Validator = async (model, names) => {
-    const ev = await (cfg.validate ? cfg.validate(model, names) : evaluateVolumes(model, data, [...names], cfg.size));
-    if (ev.summary.meanDice > bestSeen) {
-      bestSeen = ev.summary.meanDice;
-      await saveOptimizerState(bestOptimizerPath, optimizer, { dice: String(bestSeen) });
-    }
-    return ev;
-  };
-
-  const pre = cfg.preIterations === 0 ? null : await runStage(data, stageCfg('pretrain', cfg.preIterations, preValidate), {
+  const pre = cfg.preIterations === 0 ? null : await runStage(data, { ...stageCfg('pretrain', cfg.preIterations), keepBestOptimizer: true }, {
     student,
     optimizer,
     step: async () => {
@@ -157,12 +155,11 @@ export async function trainSemiSupervised(data: SegDataset, cfg: SemiConfig): Pr
   student.generator.setState({ seed: deriveSeed(cfg.seed, 6), offset: 0 });
   // Only the student trains: the SA term has no parameters of its own (selfTrainParameters says so).
   optimizer = new SGD(selfTrainParameters(student, sa), cfg);
-  if (pre && (cfg.reloadOptimizer ?? true)) {
-    // As published: the optimiser state saved with the best pre-training checkpoint (momentum buffers).
-    if (existsSync(bestOptimizerPath)) {
-      optimizer.loadStateDict(readOptimizerState(bestOptimizerPath).state);
-      optimizer.lr = cfg.lr;
-    } else console.error(`${bestOptimizerPath} is missing (a run from before it was kept): self-training starts a fresh SGD`);
+  if (pre?.bestOptimizer && (cfg.reloadOptimizer ?? true)) {
+    // As published: the optimiser state of the best pre-training checkpoint (its momentum buffers),
+    // kept in the pre-training stage's own checkpoint.
+    optimizer.loadStateDict(pre.bestOptimizer);
+    optimizer.lr = cfg.lr;
   }
   const teacher = EmaTeacher.forUNet(student, { alpha: cfg.emaAlpha, mode: cfg.teacherMode });
   const step = new SelfTrainStep(student, teacher, optimizer, sa, selfOptions);

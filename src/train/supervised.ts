@@ -9,6 +9,7 @@ import { UNet } from '../models/unet.js';
 import { loadUNetWeights } from '../models/unet-weights.js';
 import { prepareBatch } from './batch.js';
 import type { ValSplit } from '../data/val-split.js';
+import { openRunFolder, type RunFolderSpec } from './run-folder.js';
 import { runStage, type StageResult, type Validator } from './stage.js';
 
 export interface OptimConfig {
@@ -25,7 +26,10 @@ export interface RunConfig extends OptimConfig {
   /** Iterations between loss read-backs (each costs a GPU round trip). */
   logEvery: number;
   out: string;
+  /** Continue the run in `out` from its checkpoint (one must exist). */
   resume: boolean;
+  /** On resume, accept flags that differ from the run's config.json (recorded there); default: refuse them. */
+  allowConfigChanges?: boolean;
   /** Validation volumes to use (default all); fewer keeps CPU-adapter runs short. */
   valLimit?: number;
   /** The half of the validation volumes that chooses the best checkpoint (default all). */
@@ -53,7 +57,13 @@ export function supervisedStreams(data: SegDataset, batch: number, seed: number)
   };
 }
 
+/** The run folder of a supervised run: one stage in `out`, config.json = the config and the data. */
+export function supervisedRunFolder(data: SegDataset, cfg: SupervisedConfig): RunFolderSpec {
+  return { out: cfg.out, resume: cfg.resume, allowConfigChanges: cfg.allowConfigChanges, stages: [''], config: { method: 'supervised', ...cfg, data: data.describe() } };
+}
+
 export async function trainSupervised(data: SegDataset, cfg: SupervisedConfig): Promise<StageResult> {
+  openRunFolder(supervisedRunFolder(data, cfg));
   const model = new UNet({ numClasses: data.numClasses, seed: cfg.seed });
   if (cfg.init) loadUNetWeights(cfg.init, model);
   const optimizer = new SGD(model.parameters(), { lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });

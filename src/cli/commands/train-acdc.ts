@@ -12,8 +12,9 @@ export default defineCommand({
   description: `
 Trains the UNet on ACDC slices (--data, the SSL4MIS layout: train_slices.list, val.list, data/) or, without
 --data, on the embedded procedural cardiac phantom (a demonstration, not ACDC). Every file the run needs is
-checked before the run folder is created. The run folder holds config.json, log.jsonl, model_last/best
-.safetensors, state_last.json (for --resume) and curves.png.`,
+checked before the run folder is created. The run folder holds config.json, log.jsonl, checkpoint.safetensors
+(everything --resume needs, one atomic file), model_last/best.safetensors and curves.png (bcp/sra-seg: in
+pretrain/ and selftrain/). An existing run is never overwritten: continue it with --resume.`,
   options: {
     data: { type: 'string', metavar: 'dir', help: 'ACDC directory in the SSL4MIS layout; without it: the embedded phantom' },
     unlabeled: { type: 'string', metavar: "real|dir", default: 'real', help: "bcp/sra-seg unlabeled pool: 'real' (the other training slices) or a folder of synthetic .h5/.png slices" },

@@ -3,12 +3,14 @@
 import {
   AcdcDataset,
   checkDinov2Weights,
+  checkRunFolder,
   ganFeatureNetwork,
   init,
   PhantomDataset,
   readUNetCheckpoint,
   RealImageSet,
   STYLEGAN_TRAIN_DEFAULTS,
+  styleGanRunFolder,
   trainStyleGAN,
   trainingStartFromPkl,
   UserError,
@@ -28,7 +30,7 @@ export default defineCommand({
   description: `
 Trains StyleGAN2-ADA on the labeled slices of an ACDC split (area-resampled to --resolution), as the paper
 does for its synthetic unlabeled images; without --data on the embedded phantom (a demonstration). The run
-folder holds checkpoint.safetensors (for --resume), G_ema.safetensors (for bench/generate.js), log.jsonl,
+folder (never overwritten: continue a run with --resume) holds config.json, checkpoint.safetensors (for --resume), G_ema.safetensors (for bench/generate.js), log.jsonl,
 reals.png, fakes<kimg>.png and curves.png. FD is measured with DINOv2 (--dinov2) or a trained UNet's encoder
 (--fd-unet), named as such.`,
   options: {
@@ -65,7 +67,8 @@ reals.png, fakes<kimg>.png and curves.png. FD is measured with DINOv2 (--dinov2)
     'fd-images': { ...POSITIVE_INT, min: 2, default: D.fdImages, help: 'generated images per FD measurement' },
     seed: { ...SEED, default: 0, help: 'seed of weights, latents, noise and augmentation' },
     out: { type: 'string', metavar: 'dir', help: 'run folder (default runs/stylegan-<time>)' },
-    resume: { type: 'boolean', default: false, help: 'continue the run in --out from its checkpoint' },
+    resume: { type: 'boolean', default: false, help: 'continue the run in --out from its checkpoint (the flags must be the run\'s, except --kimg)' },
+    'allow-config-change': { type: 'boolean', default: false, help: 'with --resume: continue even though flags differ from the run\'s config.json (the change is recorded there)' },
     'resume-from-pkl': {
       type: 'string',
       metavar: 'file',
@@ -74,6 +77,7 @@ reals.png, fakes<kimg>.png and curves.png. FD is measured with DINOv2 (--dinov2)
   },
   check(args) {
     if (args.resume && !args.out) throw new UsageError('--resume needs --out <run folder>: the folder of the run to continue');
+    if (args['allow-config-change'] && !args.resume) throw new UsageError('--allow-config-change applies to --resume (a fresh run has no saved flags to differ from)');
     if (args.p > 0 && args.augment !== 'fixed') throw new UsageError(`--p ${args.p} applies to --augment fixed (--augment ${args.augment} ignores it)`);
   },
   async run(args) {
@@ -97,6 +101,34 @@ reals.png, fakes<kimg>.png and curves.png. FD is measured with DINOv2 (--dinov2)
     const reals = RealImageSet.fromDataset(data, R, args.seed, { mirror: args.mirror }); // reads (and checks) every labeled slice
     if (args.dinov2) checkDinov2Weights(args.dinov2);
     else if (args['fd-unet']) readUNetCheckpoint(args['fd-unet']);
+    const cfg = {
+      ...D,
+      out: args.out ?? defaultRunFolder('stylegan'),
+      resume: args.resume,
+      allowConfigChanges: args['allow-config-change'],
+      seed: args.seed,
+      kimg: args.kimg ?? (args.data ? D.kimg : 2),
+      batch: args.batch,
+      zDim: args['z-dim'] ?? D.zDim,
+      wDim: args['w-dim'] ?? D.wDim,
+      mappingLayers: args['mapping-layers'] ?? D.mappingLayers,
+      channelBase: args['channel-base'] ?? D.channelBase,
+      channelMax: args['channel-max'] ?? D.channelMax,
+      lr: args.lr,
+      r1Gamma: args.gamma ?? (0.0002 * R * R) / args.batch,
+      r1Interval: args['r1-interval'],
+      plWeight: args['pl-weight'],
+      styleMixingProb: args['style-mixing'],
+      emaKimg: args['ema-kimg'] ?? (args.batch * 10) / 32,
+      augment: args.augment,
+      augmentP: args.p,
+      adaTarget: args.target,
+      adaKimg: args['ada-kimg'],
+      snapshotKimg: args['snapshot-kimg'],
+      fdImages: args['fd-images'],
+      ...start?.networks,
+    };
+    checkRunFolder(styleGanRunFolder(reals, cfg, start));
     console.error(args.data ? `data: ${data.describe()}` : 'data: the embedded procedural cardiac phantom (no --data given): a demonstration, not ACDC.');
 
     await init();
@@ -104,32 +136,6 @@ reals.png, fakes<kimg>.png and curves.png. FD is measured with DINOv2 (--dinov2)
     if (measure) console.error(`FD at snapshots: ${measure.features.name}`);
     else console.error('FD at snapshots: off (pass --dinov2 <weights> or --fd-unet <UNet checkpoint>)');
     try {
-      const cfg = {
-        ...D,
-        out: args.out ?? defaultRunFolder('stylegan'),
-        resume: args.resume,
-        seed: args.seed,
-        kimg: args.kimg ?? (args.data ? D.kimg : 2),
-        batch: args.batch,
-        zDim: args['z-dim'] ?? D.zDim,
-        wDim: args['w-dim'] ?? D.wDim,
-        mappingLayers: args['mapping-layers'] ?? D.mappingLayers,
-        channelBase: args['channel-base'] ?? D.channelBase,
-        channelMax: args['channel-max'] ?? D.channelMax,
-        lr: args.lr,
-        r1Gamma: args.gamma ?? (0.0002 * R * R) / args.batch,
-        r1Interval: args['r1-interval'],
-        plWeight: args['pl-weight'],
-        styleMixingProb: args['style-mixing'],
-        emaKimg: args['ema-kimg'] ?? (args.batch * 10) / 32,
-        augment: args.augment,
-        augmentP: args.p,
-        adaTarget: args.target,
-        adaKimg: args['ada-kimg'],
-        snapshotKimg: args['snapshot-kimg'],
-        fdImages: args['fd-images'],
-        ...start?.networks,
-      };
       const t0 = performance.now();
       const result = await trainStyleGAN(reals, cfg, measure ?? undefined, start);
       const last = result.snapshots.at(-1);

@@ -1,8 +1,10 @@
 // safetensors: an 8-byte little-endian header length, a JSON header {name: {dtype, shape,
 // data_offsets: [begin, end]}, "__metadata__": {string: string}}, then the raw little-endian data.
-// Writes are atomic (temporary file + rename) so a crash never leaves a half-written checkpoint.
+// Writes are atomic (temporary file + fsync + rename + fsync of the folder) so a crash never leaves a
+// half-written checkpoint: a reader sees the old file or the new one, and a leftover `*.tmp-<pid>`.
 // A file that cannot be read or is not (complete) safetensors is an InputError naming the file.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { InputError } from '../errors.js';
 
 export type SafeDType = 'F32' | 'I32' | 'U32' | 'F64' | 'I64' | 'U8' | 'F16' | 'BF16';
@@ -82,8 +84,12 @@ export function decodeSafetensors(buf: Buffer, source = 'buffer'): { tensors: Ma
   return { tensors, metadata };
 }
 
-/** Write a file atomically: to `path.tmp-PID`, fsync, then rename over `path`. */
-export function writeFileAtomic(path: string, data: Buffer | string): void {
+/**
+ * Write a file atomically: to `path.tmp-PID`, fsync, rename over `path`, fsync the folder (so the
+ * rename itself survives a power cut). `beforeRename` runs between the fsync and the rename — the
+ * trainers' crash-test hook uses it to die with the temporary file complete but not yet in place.
+ */
+export function writeFileAtomic(path: string, data: Buffer | string, opts: { beforeRename?: () => void } = {}): void {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
@@ -92,11 +98,53 @@ export function writeFileAtomic(path: string, data: Buffer | string): void {
   } finally {
     closeSync(fd);
   }
+  opts.beforeRename?.();
   renameSync(tmp, path);
+  syncFolder(dirname(path));
 }
 
-export function saveSafetensors(path: string, tensors: Map<string, HostTensor>, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+function syncFolder(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some platforms cannot open or fsync a directory; the rename is still atomic there.
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+export function saveSafetensors(path: string, tensors: Map<string, HostTensor>, metadata: Record<string, string> = {}, opts: { beforeRename?: () => void } = {}): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata), opts);
+}
+
+/** The metadata of a safetensors file without reading its tensors (a checkpoint's header is a few KB). */
+export function readSafetensorsMetadata(path: string): Record<string, string> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? `${path}: no such file` : `cannot read checkpoint ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const len = Buffer.alloc(8);
+    if (readSync(fd, len, 0, 8, 0) < 8) throw new InputError(`${path}: not a safetensors file (shorter than its 8-byte header length); use a complete checkpoint`);
+    const n = Number(len.readBigUInt64LE(0));
+    if (n > 100 * 1024 * 1024) throw new InputError(`${path}: truncated or not a safetensors file (header length ${n}); use a complete checkpoint`);
+    const head = Buffer.alloc(n);
+    if (readSync(fd, head, 0, n, 8) < n) throw new InputError(`${path}: truncated safetensors header; use a complete checkpoint`);
+    let header: Record<string, unknown>;
+    try {
+      header = JSON.parse(head.toString('utf8'));
+    } catch (e) {
+      throw new InputError(`${path}: corrupt safetensors header (${(e as Error).message}); use a complete checkpoint`);
+    }
+    return (header.__metadata__ ?? {}) as Record<string, string>;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function loadSafetensors(path: string): { tensors: Map<string, HostTensor>; metadata: Record<string, string> } {

@@ -3,5 +3,5 @@
 export { Module, type StateDict, type LoadResult } from './module.js';
 export { ModuleList, Sequential, Lambda, type Layer } from './containers.js';
 export * as nnInit from './init.js';
-export { Optimizer, SGD, Adam, type SGDOptions, type AdamOptions, type OptimizerStateDict } from './optim.js';
+export { Optimizer, SGD, Adam, type SGDOptions, type AdamOptions, type OptimizerStateDict, type StepHooks } from './optim.js';
 export { updateEmaModel } from './ema.js';

@@ -21,8 +21,19 @@ export interface OptimizerStateDict {
   state: ({ step: number; slots: Record<string, Float32Array> } | null)[];
 }
 
+/**
+ * Observers of every step (e.g. a divergence watch marking non-finite gradients before the update
+ * and non-finite weights after it). They may only record GPU work: a read-back here would cost a
+ * round trip per step.
+ */
+export interface StepHooks {
+  beforeStep?: (params: readonly Tensor[]) => void;
+  afterStep?: (params: readonly Tensor[]) => void;
+}
+
 export abstract class Optimizer {
   protected readonly state: (ParamState | null)[];
+  hooks: StepHooks = {};
 
   constructor(
     readonly params: Tensor[],
@@ -38,9 +49,11 @@ export abstract class Optimizer {
 
   /** One update of every parameter that has a gradient (the others are skipped, as in PyTorch). */
   step(): void {
+    this.hooks.beforeStep?.(this.params);
     this.params.forEach((p, i) => {
       if (p.grad) this.update(i, p, p.grad);
     });
+    this.hooks.afterStep?.(this.params);
   }
 
   /** Dispose every parameter's gradient (PyTorch's set_to_none). */
