@@ -13,7 +13,11 @@ const engine = await import(new URL(`../${process.env.DIST ?? 'dist'}/index.js`,
 /** Own and prototype getters of a Dawn object (GPUSupportedLimits, GPUAdapterInfo) as plain data. */
 function plain(obj) {
   const out = {};
-  for (const k in obj) if (typeof obj[k] !== 'function') out[k] = obj[k];
+  for (const k in obj) {
+    const v = obj[k];
+    if (typeof v === 'function') continue;
+    out[k] = Array.isArray(v) ? v.map((x) => (x && typeof x === 'object' ? plain(x) : x)) : v;
+  }
   return out;
 }
 
