@@ -21,7 +21,8 @@
 # Dry run on a machine without a GPU: SRASEG_ALLOW_SOFTWARE=1 GPU_CHECK_QUICK=1 (small sizes, a few
 # test files); PyTorch steps are skipped without CUDA unless GPU_CHECK_TORCH_CPU=1 (tiny CPU runs).
 # Other knobs: GPU_CHECK_PAYLOAD, GPU_CHECK_WORK (unpack folder, default /tmp/sraseg-gpu),
-# GPU_CHECK_PYTHON (default python3), GPU_CHECK_TESTS (test file filters).
+# GPU_CHECK_PYTHON (default python3), GPU_CHECK_TESTS (test file filters), GPU_CHECK_STEP_SCALE (multiplies
+# every step's time limit: a dry run on a busy CPU needs more; raise GPU_CHECK_BUDGET_S with it).
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
@@ -54,7 +55,8 @@ record() {
 
 # step NAME BUDGET_S COMMAND… — runs COMMAND under `timeout`, output to logs/NAME.log and check.log.
 step() {
-  local name=$1 want=$2
+  local name=$1 want
+  want=$(awk -v w="$2" -v s="${GPU_CHECK_STEP_SCALE:-1}" 'BEGIN {printf "%d", w * s}')
   shift 2
   local left=$((deadline - $(date +%s) - 15))
   local limit=$((want < left ? want : left))
