@@ -8,7 +8,8 @@
 # lacks them, finds NVIDIA's Vulkan driver (the loader's own search, then the driver's nvidia_icd.json
 # under /usr/local/nvidia, then an ICD file written for libEGL_nvidia.so.0 / libGLX_nvidia.so.0;
 # OpenGL through NVIDIA's EGL as a last resort), refuses a software adapter, and runs, each step under
-# its own timeout and the whole within GPU_CHECK_BUDGET_S (default 530 s):
+# its own timeout (the limits add up to 530 s, the adapter search's 60 included) and the whole within
+# GPU_CHECK_BUDGET_S (default 510 s) plus the report (≤ 20 s), so under 9 minutes:
 #   adapter (nvidia-smi, scripts/probe-adapter.mjs --json: info, features, limits, timestamp check),
 #   tests (node test/run.mjs on the GPU), unet-step (batch 4 and 24), unet-profile (per-kernel times
 #   of one batch-4 step), vit, kernels (engine vs tfjs-webgpu on the same adapter), the PyTorch twins
@@ -22,12 +23,13 @@
 # test files); PyTorch steps are skipped without CUDA unless GPU_CHECK_TORCH_CPU=1 (tiny CPU runs).
 # Other knobs: GPU_CHECK_PAYLOAD, GPU_CHECK_WORK (unpack folder, default /tmp/sraseg-gpu),
 # GPU_CHECK_PYTHON (default python3), GPU_CHECK_TESTS (test file filters), GPU_CHECK_STEP_SCALE (multiplies
-# every step's time limit: a dry run on a busy CPU needs more; raise GPU_CHECK_BUDGET_S with it).
+# every step's time limit: a dry run on a busy CPU needs more; raise GPU_CHECK_BUDGET_S with it),
+# GPU_CHECK_SKIP=name,name (steps to leave out, e.g. tests on a second call).
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
 started=$(date +%s)
-deadline=$((started + ${GPU_CHECK_BUDGET_S:-530}))
+deadline=$((started + ${GPU_CHECK_BUDGET_S:-510}))
 OUT=${OUT:-$repo/.device/out}
 work=${GPU_CHECK_WORK:-/tmp/sraseg-gpu}
 payload=${GPU_CHECK_PAYLOAD:-$repo/.device/payload/sraseg-gpu.tar.xz}
@@ -58,6 +60,7 @@ step() {
   local name=$1 want
   want=$(awk -v w="$2" -v s="${GPU_CHECK_STEP_SCALE:-1}" 'BEGIN {printf "%d", w * s}')
   shift 2
+  case ",${GPU_CHECK_SKIP:-}," in *",$name,"*) record "$name" skipped 0 - "GPU_CHECK_SKIP"; return ;; esac
   local left=$((deadline - $(date +%s) - 15))
   local limit=$((want < left ? want : left))
   if [ "$limit" -lt 5 ]; then
@@ -76,7 +79,7 @@ step() {
 
 skip() { record "$1" skipped 0 - "$2"; }
 
-note "gpu-check: $(date -u +%FT%TZ) on $(hostname), budget ${GPU_CHECK_BUDGET_S:-530} s$([ "$quick" = 1 ] && echo ', QUICK (small sizes)')"
+note "gpu-check: $(date -u +%FT%TZ) on $(hostname), budget ${GPU_CHECK_BUDGET_S:-510} s$([ "$quick" = 1 ] && echo ', QUICK (small sizes)')"
 
 # --- unpack ---------------------------------------------------------------------------------------
 P=$work/payload
@@ -158,14 +161,19 @@ for lib in libEGL_nvidia.so.0 libGLX_nvidia.so.0; do
 done
 
 backend=""
+# The whole search has 60 s, the last 20 kept for the OpenGL fallback; an attempt takes seconds.
+adapter_end=$(($(date +%s) + 60))
+attempt_left() { echo $((adapter_end - ${1:-0} - $(date +%s))); }
+attempt_limit() { local l=$(attempt_left "${1:-0}"); echo $((l < 5 ? 5 : l < 40 ? l : 40)); } # never 0: no limit
 unset VK_DRIVER_FILES VK_ICD_FILENAMES
 for c in "${candidates[@]}"; do
+  [ "$(attempt_left 20)" -ge 5 ] || { echo "=== (no time left for $c)" >>"$logs/adapter.log"; continue; }
   label=${c%%|*}
   icd=${c#*|}
   [ -n "$icd" ] && export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"
   [ -z "$icd" ] && unset VK_DRIVER_FILES VK_ICD_FILENAMES
   echo "=== Vulkan through $label" >>"$logs/adapter.log"
-  if timeout -k 5 45 env SRASEG_BACKEND=vulkan SRASEG_VERBOSE_GPU=1 VK_LOADER_DEBUG=error,warn \
+  if timeout -k 5 "$(attempt_limit 20)" env SRASEG_BACKEND=vulkan SRASEG_VERBOSE_GPU=1 VK_LOADER_DEBUG=error,warn \
     node scripts/probe-adapter.mjs --json >"$res/adapter.json" 2>>"$logs/adapter.log"; then
     backend=vulkan
     note "adapter: Vulkan through $label"
@@ -178,7 +186,7 @@ if [ -z "$backend" ]; then
   egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
   [ -f "$egl" ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$egl
   echo "=== OpenGL through EGL (last resort: no f16, subgroups or timestamps)" >>"$logs/adapter.log"
-  if timeout -k 5 45 env SRASEG_BACKEND=opengl SRASEG_VERBOSE_GPU=1 node scripts/probe-adapter.mjs --json \
+  if timeout -k 5 "$(attempt_limit)" env SRASEG_BACKEND=opengl SRASEG_VERBOSE_GPU=1 node scripts/probe-adapter.mjs --json \
     >"$res/adapter.json" 2>>"$logs/adapter.log"; then
     backend=opengl
     note "adapter: no Vulkan driver worked; OpenGL through EGL instead"
@@ -215,7 +223,7 @@ else
   torch_vit=()
 fi
 # shellcheck disable=SC2086 # test filters are words
-step tests 170 node test/run.mjs $tests
+step tests 160 node test/run.mjs $tests
 step unet-step 45 node bench/unet-step.js "${unet[@]}"
 step unet-profile 25 node bench/unet-step.js "${unet_profile[@]}"
 step vit 50 node bench/vit.js "${vit[@]}"
@@ -245,5 +253,5 @@ else
 fi
 
 # --- results -----------------------------------------------------------------------------------------
-timeout -k 5 30 "$PY" scripts/gpu-check-report.py "$work" "$OUT" 2>&1 | tee -a "$combined" "$summary"
+timeout -k 5 20 "$PY" scripts/gpu-check-report.py "$work" "$OUT" 2>&1 | tee -a "$combined" "$summary"
 note "gpu-check: done in $(since "$started") s; files in \$OUT: $(ls "$OUT" | tr '\n' ' ')"
