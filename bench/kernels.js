@@ -1,6 +1,7 @@
 // Kernel microbenchmarks: each case in bench/cases/*.js on this engine, and the same op on
 // @tensorflow/tfjs-backend-webgpu on the same adapter where the case defines `tfjs`.
-// Usage: node bench/kernels.js [name-substring…] [--no-tfjs] [--json out.json]
+// Usage: node bench/kernels.js [name-substring…] [--no-tfjs] [--json out.json] [--min-ms 1500]
+// (--min-ms: time each case for at least this long, median reported; scripts/gpu-check.sh uses 500.)
 import { readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -12,7 +13,10 @@ const args = process.argv.slice(2);
 const noTfjs = args.includes('--no-tfjs');
 const jsonAt = args.indexOf('--json');
 const jsonOut = jsonAt >= 0 ? args[jsonAt + 1] : null;
-const filters = args.filter((a, i) => !a.startsWith('--') && (jsonAt < 0 || i !== jsonAt + 1));
+const minAt = args.indexOf('--min-ms');
+const minMs = minAt >= 0 ? Number(args[minAt + 1]) : 1500;
+if (!(minMs >= 0)) throw new Error(`--min-ms needs a number of milliseconds, got '${args[minAt + 1]}'`);
+const filters = args.filter((a, i) => !a.startsWith('--') && (jsonAt < 0 || i !== jsonAt + 1) && (minAt < 0 || i !== minAt + 1));
 
 const E = await import('../dist/index.js');
 const rt = await E.init();
@@ -28,12 +32,12 @@ const rows = [];
 for (const [i, c] of chosen.entries()) {
   bar(i, chosen.length, c.name);
   const state = await c.setup(E);
-  const ms = await timeMedian(() => c.run(E, state), () => E.sync());
+  const ms = await timeMedian(() => c.run(E, state), () => E.sync(), { minMs });
   c.teardown?.(E, state);
   let tfMs = null;
   if (tfjs && c.tfjs) {
     const s = await c.tfjs.setup(tfjs.tf);
-    tfMs = await timeMedian(() => tfjs.tf.tidy(() => c.tfjs.run(tfjs.tf, s)), tfjs.sync);
+    tfMs = await timeMedian(() => tfjs.tf.tidy(() => c.tfjs.run(tfjs.tf, s)), tfjs.sync, { minMs });
     c.tfjs.teardown?.(tfjs.tf, s);
   }
   rows.push({ name: c.name, ms, rate: fmtRate(c, ms), tfMs, tfRate: tfMs ? fmtRate(c, tfMs) : '', ratio: tfMs ? tfMs / ms : null });

@@ -5,6 +5,8 @@
 // feature only Vulkan has (shader-f16, subgroups, timestamp-query). SRASEG_BACKEND forces one.
 // Dawn's native start-up notices (no Vulkan loader, OpenGL limits reduced) are filtered out of stderr
 // (native-stderr.ts); SRASEG_DEBUG=1 or SRASEG_VERBOSE_GPU=1 shows them.
+// SRASEG_REQUIRE_GPU=1 refuses a software adapter (so a GPU benchmark never silently measures the
+// CPU); SRASEG_ALLOW_SOFTWARE=1 lifts that again (dry runs of scripts/gpu-check.sh on a CPU machine).
 import { create, globals } from 'webgpu';
 import { InputError } from '../errors.js';
 import { withNativeStderrFiltered } from './native-stderr.js';
@@ -43,13 +45,31 @@ Object.assign(globalThis, globals);
 
 const CPU_ADAPTER = /llvmpipe|lavapipe|swiftshader|softpipe/i;
 
+// Dawn rounds timestamp-query results down to multiples of 65,536 ns by default (a browser's guard
+// against timing attacks); per-kernel times of short dispatches would read 0 or 65 µs. Every instance
+// gets the flag, which dawn.node passes on as an instance, adapter and device toggle.
+export const DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
+
+/**
+ * Why a software adapter must be refused, or null: with SRASEG_REQUIRE_GPU=1 and without
+ * SRASEG_ALLOW_SOFTWARE=1 a CPU adapter (llvmpipe / lavapipe / SwiftShader) is an error.
+ */
+export function softwareRefusal(description: string, isCpu: boolean, env: Record<string, string | undefined> = process.env): string | null {
+  if (!isCpu || env.SRASEG_REQUIRE_GPU !== '1' || env.SRASEG_ALLOW_SOFTWARE === '1') return null;
+  return (
+    `SRASEG_REQUIRE_GPU=1 but the only WebGPU adapter is a software one (${description}).\n` +
+    `  Fix: make the GPU's Vulkan driver visible (VK_DRIVER_FILES=<its ICD json>, the loader libvulkan.so.1\n` +
+    `  on the library path), or set SRASEG_ALLOW_SOFTWARE=1 to run on the CPU anyway.`
+  );
+}
+
 function describe(info: GPUAdapterInfo): string {
   const parts = [info.vendor, info.architecture, info.device, info.description].filter((s) => s && s.length);
   return parts.join(' ') || 'unknown adapter';
 }
 
 async function tryBackend(backend: BackendName, compat: boolean): Promise<GPUAdapter | null> {
-  const flags = backend === 'default' ? [] : [`backend=${backend}`];
+  const flags = backend === 'default' ? [...DAWN_FLAGS] : [`backend=${backend}`, ...DAWN_FLAGS];
   let instance: GPU;
   try {
     instance = create(flags) as unknown as GPU;
@@ -116,6 +136,8 @@ export async function initGpu(options: InitOptions = {}): Promise<GpuContext> {
   pending = (async () => {
     const required = options.requiredFeatures ?? [];
     const { adapter, backend } = await chooseAdapter(required);
+    const refusal = softwareRefusal(describe(adapter.info), isCpuAdapter(adapter));
+    if (refusal) throw new InputError(refusal);
     const want: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups'];
     const features = want.filter((f) => adapter.features.has(f));
     const missing = required.filter((f) => !adapter.features.has(f));
