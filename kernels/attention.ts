@@ -11,17 +11,23 @@ import { isGradEnabled, record } from '../src/engine/autograd/graph.js';
 import { runtime } from '../src/engine/gpu/runtime.js';
 import { fmtShape, numel, sameShape, ShapeError } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { fill, grid1d, out, Params, run, sections } from './common.js';
+import { grid1d, kernel, out, run, sections } from './common.js';
 import { workgroupForLoops } from './loop-budget.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 
-/** Keys per online-softmax step; must equal TILE in shaders/attention.wgsl. */
+/**
+ * Keys per online-softmax step of the forward: the running maximum and the rescaling of the
+ * accumulators happen once per tile rather than once per key (the shader's TILE).
+ */
 const KEY_TILE = 16;
 /** Widest head the register-resident rows are generated for (64 vec4 registers per row). */
 export const ATTENTION_MAX_HEAD_DIM = 256;
 
 type Kernel = 'forward' | 'backwardQuery' | 'backwardKey';
+
+const PARAMS = uniforms('Params', { groups: 'u32', nq: 'u32', nk: 'u32', scale: 'f32' });
 
 /**
  * Rows per invocation. On a software adapter every key row an invocation loads is a gather across
@@ -72,9 +78,6 @@ function generated(dh: number, slots: number): Record<string, string> {
   ];
   const stream = (reg: string, buf: string, base: string, indent = '      ') => perChunk(indent, (c) => `let ${reg}_${c} = ${row(buf, base, c)};`).join('\n');
   return {
-    DH: String(dh),
-    SLOTS: String(slots),
-    ROW_T: vec4Rows ? 'vec4<f32>' : 'f32',
     QUERY_ROWS: perSlot(rowsOf('nq', 'q')),
     KEY_ROWS: perSlot(rowsOf('nk', 'k')),
     LOAD_Q_SCALED: perSlot((s) => perChunk('  ', (c) => `let q${s}_${c} = ${row('Q', `qb${s}`, c)} * P.scale;`)),
@@ -140,18 +143,20 @@ function generated(dh: number, slots: number): Record<string, string> {
  * One kernel over `batch` heads of `rows` rows each (queries, or keys for backwardKey), every
  * invocation looping `trips` times.
  */
-function launch(kernel: Kernel, dims: Dims, rows: number, trips: number, tensors: Tensor[], scale: number): void {
-  const op = `attention.${kernel}`;
+function launch(name: Kernel, dims: Dims, rows: number, trips: number, tensors: Tensor[], scale: number): void {
+  const op = `attention.${name}`;
   const { dh, nq, nk } = dims;
   const shapes = [[...dims.lead, nq, dh], [...dims.lead, nk, dh]];
   const wg = workgroupForLoops(op, trips, shapes);
-  const slots = slotsFor(kernel);
-  const spec = {
-    key: `attention:${kernel}:dh${dh}:wg${wg}:slots${slots}`,
-    source: () => fill(SRC[kernel], { WG: wg, ...generated(dh, slots) }),
-  };
+  const slots = slotsFor(name);
+  const k = kernel(`attention:${name}:dh${dh}:wg${wg}:slots${slots}`, PARAMS, wg, () => ({
+    body: SRC[name],
+    consts: { DH: ['u32', dh], SLOTS: ['u32', slots], TILE: ['u32', KEY_TILE] },
+    types: { RowT: dh % 4 === 0 ? 'vec4<f32>' : 'f32' },
+    slots: Object.fromEntries(Object.entries(generated(dh, slots)).filter(([slot]) => SRC[name].includes(`{{${slot}}}`))),
+  }));
   const groups = numel(dims.lead) * Math.ceil(rows / slots);
-  run(spec, tensors, new Params().u32(groups, nq, nk).f32(scale), grid1d(groups, wg), op);
+  run(k, tensors, { groups, nq, nk, scale }, grid1d(groups, wg), op);
 }
 
 interface Dims {

@@ -21,3 +21,5 @@ export * from './grid-sample.js';
 export * from './reflect-pad.js';
 export * from './bias-act.js';
 export * from './modulated-conv.js';
+// Declaring kernels: declared uniforms, shader assembly, launching, the loop rule.
+export * as kernelApi from './api.js';

@@ -13,35 +13,28 @@
 // (dQ, and δ = rowsum(dO∘O)) and a pass over keys (dK, dV), both recomputing the probabilities from
 // the log-sum-exp the forward saved.
 
-struct Params { groups: u32, nq: u32, nk: u32, scale: f32 }
-@group(0) @binding(0) var<uniform> P: Params;
-
 // Which head and which first row this invocation owns, for `rows` rows per head.
 struct Group { head: u32, first: u32, valid: bool }
 
 fn groupOf(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>, rows: u32) -> Group {
-  let id = (wid.y * nwg.x + wid.x) * {{WG}}u + lid.x;
-  let perHead = (rows + {{SLOTS}}u - 1u) / {{SLOTS}}u;
-  return Group(id / perHead, (id % perHead) * {{SLOTS}}u, id < P.groups);
+  let id = globalIndex(wid, nwg, lid);
+  let perHead = (rows + SLOTS - 1u) / SLOTS;
+  return Group(id / perHead, (id % perHead) * SLOTS, id < P.groups);
 }
 
 //!! forward
-@group(0) @binding(1) var<storage, read> Q: array<{{ROW_T}}>;
-@group(0) @binding(2) var<storage, read> K: array<{{ROW_T}}>;
-@group(0) @binding(3) var<storage, read> V: array<{{ROW_T}}>;
-@group(0) @binding(4) var<storage, read_write> O: array<{{ROW_T}}>;
+@group(0) @binding(1) var<storage, read> Q: array<RowT>;
+@group(0) @binding(2) var<storage, read> K: array<RowT>;
+@group(0) @binding(3) var<storage, read> V: array<RowT>;
+@group(0) @binding(4) var<storage, read_write> O: array<RowT>;
 @group(0) @binding(5) var<storage, read_write> LSE: array<f32>;
 
-// Keys per online-softmax step: the running maximum and the rescaling of the accumulators happen
-// once per tile rather than once per key.
-const TILE = 16u;
-
-@compute @workgroup_size({{WG}})
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
   let g = groupOf(wid, nwg, lid, P.nq);
   if (!g.valid) { return; }
-  let kv0 = g.head * P.nk * {{DH}}u;
+  let kv0 = g.head * P.nk * DH;
 {{QUERY_ROWS}}
 {{LOAD_Q_SCALED}}
 {{INIT_SOFTMAX}}
@@ -49,13 +42,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let n = min(TILE, P.nk - j0);
 {{TILE_START}}
     for (var t = 0u; t < n; t++) {
-      let kb = kv0 + (j0 + t) * {{DH}}u;
+      let kb = kv0 + (j0 + t) * DH;
 {{LOAD_K}}
 {{SCORES}}
     }
 {{RESCALE}}
     for (var t = 0u; t < n; t++) {
-      let vb = kv0 + (j0 + t) * {{DH}}u;
+      let vb = kv0 + (j0 + t) * DH;
 {{LOAD_V}}
 {{ACCUMULATE_PV}}
     }
@@ -65,27 +58,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 //!! backwardQuery
-@group(0) @binding(1) var<storage, read> Q: array<{{ROW_T}}>;
-@group(0) @binding(2) var<storage, read> K: array<{{ROW_T}}>;
-@group(0) @binding(3) var<storage, read> V: array<{{ROW_T}}>;
-@group(0) @binding(4) var<storage, read> O: array<{{ROW_T}}>;
-@group(0) @binding(5) var<storage, read> DO: array<{{ROW_T}}>;
+@group(0) @binding(1) var<storage, read> Q: array<RowT>;
+@group(0) @binding(2) var<storage, read> K: array<RowT>;
+@group(0) @binding(3) var<storage, read> V: array<RowT>;
+@group(0) @binding(4) var<storage, read> O: array<RowT>;
+@group(0) @binding(5) var<storage, read> DO: array<RowT>;
 @group(0) @binding(6) var<storage, read> LSE: array<f32>;
-@group(0) @binding(7) var<storage, read_write> DQ: array<{{ROW_T}}>;
+@group(0) @binding(7) var<storage, read_write> DQ: array<RowT>;
 @group(0) @binding(8) var<storage, read_write> DELTA: array<f32>;
 
 // dS = P ∘ (dO·Vᵀ − δ) with δ_i = Σ_d dO_id·O_id; dQ = scale · dS·K. δ is written for backwardKey.
-@compute @workgroup_size({{WG}})
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
   let g = groupOf(wid, nwg, lid, P.nq);
   if (!g.valid) { return; }
-  let kv0 = g.head * P.nk * {{DH}}u;
+  let kv0 = g.head * P.nk * DH;
 {{QUERY_ROWS}}
 {{LOAD_Q_SCALED}}
 {{LOAD_DO_DELTA_LSE}}
   for (var j = 0u; j < P.nk; j++) {
-    let kb = kv0 + j * {{DH}}u;
+    let kb = kv0 + j * DH;
     let vb = kb;
 {{LOAD_K}}
 {{LOAD_V}}
@@ -95,17 +88,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 //!! backwardKey
-@group(0) @binding(1) var<storage, read> Q: array<{{ROW_T}}>;
-@group(0) @binding(2) var<storage, read> K: array<{{ROW_T}}>;
-@group(0) @binding(3) var<storage, read> V: array<{{ROW_T}}>;
-@group(0) @binding(4) var<storage, read> DO: array<{{ROW_T}}>;
+@group(0) @binding(1) var<storage, read> Q: array<RowT>;
+@group(0) @binding(2) var<storage, read> K: array<RowT>;
+@group(0) @binding(3) var<storage, read> V: array<RowT>;
+@group(0) @binding(4) var<storage, read> DO: array<RowT>;
 @group(0) @binding(5) var<storage, read> LSE: array<f32>;
 @group(0) @binding(6) var<storage, read> DELTA: array<f32>;
-@group(0) @binding(7) var<storage, read_write> DK: array<{{ROW_T}}>;
-@group(0) @binding(8) var<storage, read_write> DV: array<{{ROW_T}}>;
+@group(0) @binding(7) var<storage, read_write> DK: array<RowT>;
+@group(0) @binding(8) var<storage, read_write> DV: array<RowT>;
 
 // For key j: dV_j = Σ_i P_ij·dO_i, dK_j = scale · Σ_i dS_ij·Q_i.
-@compute @workgroup_size({{WG}})
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
   let g = groupOf(wid, nwg, lid, P.nk);
@@ -115,7 +108,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 {{LOAD_K_SCALED_V}}
   for (var i = 0u; i < P.nq; i++) {
     let qr = q0 + i;
-    let qb = qr * {{DH}}u;
+    let qb = qr * DH;
     let lse = LSE[qr];
     let delta = DELTA[qr];
 {{LOAD_Q_DO}}
