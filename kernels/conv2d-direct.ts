@@ -62,10 +62,6 @@ export function directGather(op: string, transposed: boolean, flip: boolean, src
   const k = kernel(`conv2d:gather:${coords}:${kh}x${kw}:tc${tc}:${bias ? 'bias' : 'nobias'}`, GATHER, WG, () => ({
     body: SRC.gather,
     consts: { KH: ['i32', kh], KW: ['i32', kw], TC: ['u32', tc], TC4: ['u32', tc / 4], TRANSPOSED: ['bool', transposed], HAS_BIAS: ['bool', !!bias] },
-    slots: {
-      FMA: gatherFma(tc),
-      STORE: range(tc).map((j) => `storeQuad(n, g, d0 + ${j}u, oy, ox0, acc[${j}]);`).join('\n  '),
-    },
   }));
   const quadsPerRow = Math.ceil(dstW / 4);
   const nQuads = n * dstH * quadsPerRow;
@@ -76,16 +72,6 @@ export function directGather(op: string, transposed: boolean, flip: boolean, src
   run(k, [src, packed, y, bias ?? src], values, [foldX, blocks, Math.ceil(groupsX / foldX)], op);
   packed.dispose();
   return y;
-}
-
-/** The FMAs of one tap: 4 pixels (v) × tc channels, weights read as tc/4 vec4s. */
-function gatherFma(tc: number): string {
-  const lines: string[] = [];
-  for (let q = 0; q < tc / 4; q++) {
-    lines.push(`let w${q} = Wp[wi + ${q}u];`);
-    ['x', 'y', 'z', 'w'].forEach((lane, i) => lines.push(`acc[${4 * q + i}] += v * w${q}.${lane};`));
-  }
-  return lines.join('\n        ');
 }
 
 /** dw [Cdy, Cx/groups, kh, kw] of conv(x, w) given dy, by split-K over the pixels of dy. */

@@ -140,9 +140,6 @@ export function rowsGather(op: string, src: Tensor, w: Tensor, bias: Tensor | nu
     slots: {
       STORE_QUAD: vecOut ? 'Out[base / 4u] = r;' : STORE_QUAD_SCALAR,
       BODY: rowsForwardBody(kh, kw, px, tc, layout.windowVec4s),
-      STORE: range(px / 4)
-        .flatMap((h) => range(tc).map((j) => `storeQuad(n, g, d0 + ${j}u, oy, ox0 + ${4 * h}u, acc[${h * tc + j}]);`))
-        .join('\n  '),
     },
   }));
   const nSegs = n * dstH * layout.segsPerRow;
@@ -214,7 +211,6 @@ export function rowsWeightGrad(op: string, x: Tensor, dy: Tensor, geo: Geometry,
   const partials = out([nChunks, weightSize], 'f32', `${op}:partials`);
   if (!partials.size) return partials.view([dstC, cs, kh, kw]);
   const padded = padRows(op, x, layout.hp, layout.wp, geo.padding);
-  const tco4 = tco / 4;
   // Rows a multiple of 4 long: a quad of output-gradient pixels is one aligned vec4 (~20% faster).
   const vecGrad = dstW % 4 === 0;
   const k = kernel(`conv2d:rowsWeightGrad:${kh}x${kw}:wg${lanes}:px${px}:tco${tco}:${vecGrad ? 'vec4' : 'scalar'}`, ROWS_WEIGHT_GRAD, lanes, () => ({
@@ -225,9 +221,6 @@ export function rowsWeightGrad(op: string, x: Tensor, dy: Tensor, geo: Geometry,
       GRAD_QUAD: vecGrad ? 'return select(vec4<f32>(0.0), G[base / 4u], ox0 < P.dstW);' : GRAD_QUAD_SCALAR,
       CHANNELS: range(tco).map((j) => `let ch${j} = min(co0 + ${j}u, lastCo) * gPlane;`).join('\n  '),
       BODY: rowsWeightGradBody(kh, kw, px, tco, layout.windowVec4s),
-      STORE: range(tco)
-        .map((j) => `if (co0 + ${j}u < P.cd) {\n    ${range(taps).map((t) => `Out[outBase + ${j}u * coStride + ${t}u] = acc[${t * tco4 + (j >> 2)}].${'xyzw'[j & 3]};`).join('\n    ')}\n  }`)
-        .join('\n  '),
     },
   }));
   const values = { nSegs, segsPerRow: layout.segsPerRow, segsPerChunk, coBlocks, ciGroups, cs, cd, srcC };

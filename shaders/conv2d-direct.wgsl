@@ -6,11 +6,14 @@
 //   convolution (source = x, output = y); TRANSPOSED, the input gradient / transposed convolution
 //   (source = dy, output = dx). One invocation computes 4 adjacent output pixels × TC output
 //   channels; the weights were first repacked (shaders/conv2d-weights.wgsl) so that the TC channels
-//   of one tap are contiguous vec4s. The slots FMA and STORE are the tile's statements, unrolled.
+//   of one tap are contiguous vec4s.
 // `weightGrad`: one invocation computes a partial sum over a chunk of output pixels for 4 output
 //   channels × every tap of one input channel (split-K: the host sums the chunks). The 4 pixels of a
-//   quad ride in the vec4 lanes of the accumulators. The slots TAP_BODY and STORE are unrolled over
-//   the taps.
+//   quad ride in the vec4 lanes of the accumulators.
+// gather's loops over the channel tile have constant trip counts (TC is compiled in) and unroll,
+// which keeps the accumulators in registers; weightGrad's taps are unrolled by kernels/conv2d-direct.ts
+// into its two slots, TAP_BODY and STORE (WGSL loops over them measured 2.5–3.4× slower: llvmpipe
+// left those accumulators in memory).
 //
 // Coordinates: `o` is an output coordinate, `k` a kernel tap. Both return -1 where no source exists.
 
@@ -78,13 +81,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         let at = vec4<u32>(max(ix, vec4<i32>(0))) + rowStart;
         let v = select(vec4<f32>(0.0), vec4<f32>(Src[at.x], Src[at.y], Src[at.z], Src[at.w]),
                        (ix >= vec4<i32>(0)) & vec4<bool>(iy >= 0));
-        {{FMA}}
+        // 4 pixels (v) × TC channels, the weights read as TC/4 vec4s.
+        for (var q = 0u; q < TC4; q++) {
+          let w = Wp[wi + q];
+          for (var l = 0u; l < 4u; l++) { acc[4u * q + l] += v * w[l]; }
+        }
         wi += TC4;
       }
     }
     plane += planeSize;
   }
-  {{STORE}}
+  for (var j = 0u; j < TC; j++) { storeQuad(n, g, d0 + j, oy, ox0, acc[j]); }
 }
 
 //!! weightGrad

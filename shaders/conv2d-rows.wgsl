@@ -3,7 +3,12 @@
 // first copied (`padRows`, `padRowsVec4`) into a zero-padded layout whose rows are a multiple of 4
 // long, so an invocation of `rowsForward` or `rowsWeightGrad` reads the source window of a whole
 // kernel row as a few aligned vec4 loads, without bounds tests, and every tap of that row takes its
-// pixels from the same registers. Their slot BODY is that per-kernel-row code, unrolled.
+// pixels from the same registers. Their slot BODY is that code for one source channel (or one row
+// segment), unrolled over the kernel's rows and taps by kernels/conv2d-rows.ts: the window's pixels
+// are picked from vec4 registers by constant component (as WGSL loops, the same kind of unrolling
+// left conv2d-direct's weightGrad accumulators in memory, 2.5–3.4× slower).
+// The other slots are small: STORE_QUAD and GRAD_QUAD move 4 pixels as one vec4 or element by
+// element (OutT, GradT), CHANNELS names the output channels' planes for BODY.
 //
 // Why loads are what these kernels economise: llvmpipe (Mesa 22.3) performs a storage-buffer load
 // inside a loop lane by lane, one scalar per lane and component, even where the address is the same
@@ -119,7 +124,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     wi += TAPS * TC4;
     at += planeSize;
   }
-  {{STORE}}
+  for (var h = 0u; h < PX / 4u; h++) {
+    for (var j = 0u; j < TC; j++) { storeQuad(n, g, d0 + j, oy, ox0 + 4u * h, acc[h * TC + j]); }
+  }
 }
 
 //!! rowsWeightGrad
@@ -168,5 +175,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   // Out[chunk][co][ci][tap]
   let outBase = chunk * P.weightSize + ((g * P.cd + co0) * P.cs + ci) * TAPS;
   let coStride = P.cs * TAPS;
-  {{STORE}}
+  for (var j = 0u; j < TCO; j++) {
+    if (co0 + j < P.cd) {
+      for (var t = 0u; t < TAPS; t++) { Out[outBase + j * coStride + t] = acc[t * (TCO / 4u) + j / 4u][j % 4u]; }
+    }
+  }
 }

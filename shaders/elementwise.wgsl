@@ -45,7 +45,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // RANK = 0: same shapes, direct indexing. Otherwise the (coalesced) rank, a compile-time constant,
   // so the walk over the dimensions unrolls.
   if (RANK > 0u) {
-    let at = stridedOffset2(i, RANK, P.shape, P.sa, P.sb);
+    let at = stridedOffset2(i, RANK, &P.shape, &P.sa, &P.sb);
     ia = at.x;
     ib = at.y;
   }
@@ -65,7 +65,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
-  let at = stridedOffset3(i, RANK, P.shape, P.sa, P.sb, P.sc);
+  let at = stridedOffset3(i, RANK, &P.shape, &P.sa, &P.sb, &P.sc);
   let a = A[at.x];
   let b = B[at.y];
   let c = C[at.z];

@@ -11,7 +11,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
-  Out[i] = X[P.offset + stridedOffset(i, P.rank, P.shape, P.stride)];
+  Out[i] = X[P.offset + stridedOffset(i, P.rank, &P.shape, &P.stride)];
 }
 
 //!! scatter
@@ -20,5 +20,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
-  Out[P.offset + stridedOffset(i, P.rank, P.shape, P.stride)] = X[i];
+  Out[P.offset + stridedOffset(i, P.rank, &P.shape, &P.stride)] = X[i];
 }

@@ -67,7 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let m0 = (w / P.tilesN) * TM;
 
   let z = wid.z + P.batchBase;
-  let bases = stridedOffset2(z, P.batchRank, P.batchShape, P.aBatchStride, P.bBatchStride);
+  let bases = stridedOffset2(z, P.batchRank, &P.batchShape, &P.aBatchStride, &P.bBatchStride);
   let aBase = bases.x;
   let bBase = bases.y;
   let last = P.M - 1u;

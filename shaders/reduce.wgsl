@@ -12,11 +12,11 @@
 @group(0) @binding(2) var<storage, read_write> Out: array<TOut>;
 
 fn baseOffset(o: u32) -> u32 {
-  return stridedOffset(o, P.rankK, P.kShape, P.kStride);
+  return stridedOffset(o, P.rankK, &P.kShape, &P.kStride);
 }
 
 fn redOffsetStrided(k: u32) -> u32 {
-  return stridedOffset(k, P.rankR, P.rShape, P.rStride);
+  return stridedOffset(k, P.rankR, &P.rShape, &P.rStride);
 }
 
 //!! rowwise
