@@ -8,11 +8,15 @@ import source from '../shaders/bias-act.wgsl';
 import { record } from '../src/engine/autograd/graph.js';
 import { normAxis, ShapeError } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { fill, grid1d, out, Params, run, sections } from './common.js';
+import { grid1d, kernel, out, run, sections } from './common.js';
 import { sum } from './reduce.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 const WG = 256;
+
+const FORWARD = uniforms('Params', { n: 'u32', inner: 'u32', channels: 'u32', hasBias: 'u32', alpha: 'f32', gain: 'f32', clampTo: 'f32' });
+const BACKWARD = uniforms('Params', { n: 'u32', alpha: 'f32', gain: 'f32', clampTo: 'f32' });
 
 export type Activation = 'linear' | 'relu' | 'lrelu';
 
@@ -64,10 +68,10 @@ export function biasAct(x: Tensor, bias?: Tensor | null, opts: BiasActOptions = 
   const y = out(x.shape, 'f32', op);
   if (y.size) {
     const inner = x.shape.slice(dim + 1).reduce((s, d) => s * d, 1);
-    const p = new Params().u32(y.size, inner, b ? b.shape[0] : 1, b ? 1 : 0).f32(r.alpha, r.gain, r.clampTo);
-    const kernel = { key: `biasAct:forward:${act}`, source: () => fill(SRC.forward, { ACT: spec.act }) };
+    const values = { n: y.size, inner, channels: b ? b.shape[0] : 1, hasBias: b ? 1 : 0, alpha: r.alpha, gain: r.gain, clampTo: r.clampTo };
+    const k = kernel(`biasAct:forward:${act}`, FORWARD, WG, () => ({ body: SRC.forward, slots: { ACT: spec.act } }));
     // Without a bias, x fills the bias slot (both read-only; the kernel never reads it).
-    run(kernel, [x, b ?? x, y], p, grid1d(y.size, WG), op);
+    run(k, [x, b ?? x, y], values, grid1d(y.size, WG), op);
   }
   return record(y, op, b ? [x, b] : [x], [y], (g, [sy]) => {
     const dx = biasActGrad(g, sy, r);
@@ -82,9 +86,8 @@ function biasActGrad(dy: Tensor, y: Tensor, r: Resolved): Tensor {
   const op = 'biasActGrad';
   const dx = out(dy.shape, 'f32', op);
   if (dx.size) {
-    const p = new Params().u32(dx.size).f32(r.alpha, r.gain, r.clampTo);
-    const kernel = { key: `biasAct:backward:${r.act}`, source: () => fill(SRC.backward, { SLOPE: ACTIVATIONS[r.act].slope }) };
-    run(kernel, [dy, y, dx], p, grid1d(dx.size, WG), op);
+    const k = kernel(`biasAct:backward:${r.act}`, BACKWARD, WG, () => ({ body: SRC.backward, slots: { SLOPE: ACTIVATIONS[r.act].slope } }));
+    run(k, [dy, y, dx], { n: dx.size, alpha: r.alpha, gain: r.gain, clampTo: r.clampTo }, grid1d(dx.size, WG), op);
   }
   // The slope mask is piecewise constant in y, so the derivative through y is zero almost everywhere.
   return record(dx, op, [dy], [y], (g, [sy]) => [biasActGrad(g, sy, r)]);

@@ -7,18 +7,21 @@ import { isGradEnabled, noGrad, record } from '../src/engine/autograd/graph.js';
 import { normAxis, numel, sameShape, ShapeError } from '../src/engine/tensor/shape.js';
 import { tidy } from '../src/engine/tensor/scope.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { expectDtype, grid1d, out, Params, run, sections } from './common.js';
+import { expectDtype, grid1d, kernel, out, run, sections } from './common.js';
 import { mul, neg, sub } from './elementwise.js';
 import { sum } from './reduce.js';
 import { mean } from './reduce-stats.js';
 import { logSoftmax, softmax } from './softmax.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 const WG = 64;
-/** Classes per row up to which one invocation handles a row (64 rows × 3 passes × 128 iterations). */
+/** Classes per row up to which one invocation handles a row (3 passes × 128 loop iterations). */
 const ROW_CLASSES = 128;
 
-const spec = (name: string) => ({ key: `loss:${name}`, source: () => SRC[name] });
+const PARAMS = uniforms('Params', { rows: 'u32', C: 'u32', inner: 'u32', scale: 'f32' });
+type Name = 'oneHot' | 'crossEntropyRows' | 'crossEntropyGradLogits' | 'crossEntropyGradTarget';
+const spec = (name: Name) => kernel(`loss:${name}`, PARAMS, WG, () => ({ body: SRC[name] }));
 
 /** [outer, C, inner] view of `shape` around `axis`. */
 function rowGeometry(shape: readonly number[], axis: number) {
@@ -41,7 +44,7 @@ export function oneHot(labels: Tensor, numClasses: number, axis = 1): Tensor {
   const y = out(shape, 'f32', 'oneHot');
   if (!y.size) return y;
   const { inner, rows } = rowGeometry(shape, a);
-  run(spec('oneHot'), [labels, y], new Params().u32(rows, numClasses, inner).f32(0), grid1d(y.size, WG), 'oneHot');
+  run(spec('oneHot'), [labels, y], { rows, C: numClasses, inner, scale: 0 }, grid1d(y.size, WG), 'oneHot');
   return y;
 }
 
@@ -63,7 +66,7 @@ export function softCrossEntropy(logits: Tensor, target: Tensor, axis = 1): Tens
 
   const rowLoss = out([rows], 'f32', op);
   const stats = out([rows, 2], 'f32', 'crossEntropyStats'); // (log Σ exp, Σ t) per row
-  const p = new Params().u32(rows, C, inner).f32(scale);
+  const p = { rows, C, inner, scale };
   run(spec('crossEntropyRows'), [logits, target, rowLoss, stats], p, grid1d(rows, WG), op);
   const loss = noGrad(() => mean(rowLoss));
   rowLoss.dispose();

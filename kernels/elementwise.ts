@@ -6,11 +6,21 @@ import source from '../shaders/elementwise.wgsl';
 import { record } from '../src/engine/autograd/graph.js';
 import { broadcastShapes, broadcastStrides, coalesceDims, sameShape, ShapeError, type Shape } from '../src/engine/tensor/shape.js';
 import { Tensor, type DType } from '../src/engine/tensor/tensor.js';
-import { fill, grid1d, out, Params, run, sections } from './common.js';
+import { grid1d, kernel, out, run, sections } from './common.js';
 import { sumTo } from './reduce.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 const WG = 256;
+
+const UNARY = uniforms('Params', { n: 'u32', s0: 'f32', s1: 'f32' });
+const BINARY = uniforms('Params', { n: 'u32', rank: 'u32', s0: 'f32', s1: 'f32', shape: 'vec8', sa: 'vec8', sb: 'vec8' });
+const TERNARY = uniforms('Params', { n: 'u32', rank: 'u32', shape: 'vec8', sa: 'vec8', sb: 'vec8', sc: 'vec8' });
+const FILL: Record<DType, ReturnType<typeof fillParams>> = { f32: fillParams('f32'), i32: fillParams('i32'), u32: fillParams('u32') };
+
+function fillParams(dtype: DType) {
+  return uniforms('Params', { n: 'u32', value: dtype });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Launchers
@@ -18,11 +28,12 @@ const WG = 256;
 function unaryKernel(op: string, a: Tensor, expr: string, s0 = 0, s1 = 0, outDtype: DType = a.dtype): Tensor {
   const y = out(a.shape, outDtype, op);
   if (y.size === 0) return y;
-  const spec = {
-    key: `unary:${a.dtype}>${outDtype}:${expr}`,
-    source: () => fill(SRC.unary, { T: outDtype, TA: a.dtype, EXPR: expr }),
-  };
-  run(spec, [a, y], new Params().u32(a.size).f32(s0, s1), grid1d(a.size, WG), op);
+  const k = kernel(`unary:${a.dtype}>${outDtype}:${expr}`, UNARY, WG, () => ({
+    body: SRC.unary,
+    types: { T: outDtype, TA: a.dtype },
+    slots: { EXPR: expr },
+  }));
+  run(k, [a, y], { n: a.size, s0, s1 }, grid1d(a.size, WG), op);
   return y;
 }
 
@@ -35,13 +46,14 @@ function binaryKernel(op: string, a: Tensor, b: Tensor, expr: string, outDtype: 
   // The rank is compiled in: llvmpipe then unrolls the index decomposition (a runtime-length loop
   // over uniform arrays costs ~8× the arithmetic of the op itself).
   const rank = broadcast ? walk.shape.length : 0;
-  const spec = {
-    key: `binary:${a.dtype},${b.dtype}>${outDtype}:r${rank}:${expr}`,
-    source: () => fill(SRC.binary, { T: outDtype, TA: a.dtype, TB: b.dtype, EXPR: expr, RANK: String(rank) }),
-  };
-  const p = new Params().u32(y.size, walk.shape.length).f32(s0, s1);
-  p.vec8(walk.shape, 1).vec8(walk.strides[0]).vec8(walk.strides[1]);
-  run(spec, [a, b, y], p, grid1d(y.size, WG), op);
+  const k = kernel(`binary:${a.dtype},${b.dtype}>${outDtype}:r${rank}:${expr}`, BINARY, WG, () => ({
+    body: SRC.binary,
+    consts: { RANK: ['u32', rank] },
+    types: { T: outDtype, TA: a.dtype, TB: b.dtype },
+    slots: { EXPR: expr },
+  }));
+  const [sa, sb] = walk.strides;
+  run(k, [a, b, y], { n: y.size, rank: walk.shape.length, s0, s1, shape: walk.shape, sa, sb }, grid1d(y.size, WG), op);
   return y;
 }
 
@@ -250,13 +262,14 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   if (y.size) {
     const walk = coalesceDims(shape, [broadcastStrides(cond.shape, shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
     const rank = walk.shape.length;
-    const spec = {
-      key: `ternary:${cond.dtype}:r${rank}:where`,
-      source: () => fill(SRC.ternary, { T: 'f32', TA: cond.dtype, TB: 'f32', TC: 'f32', RANK: String(rank), EXPR: `select(c, b, a != ${cond.dtype === 'f32' ? '0.0' : '0'})` }),
-    };
-    const p = new Params().u32(y.size, rank, 0, 0);
-    p.vec8(walk.shape, 1).vec8(walk.strides[0]).vec8(walk.strides[1]).vec8(walk.strides[2]);
-    run(spec, [cond, a, b, y], p, grid1d(y.size, WG), 'where');
+    const k = kernel(`ternary:${cond.dtype}:r${rank}:where`, TERNARY, WG, () => ({
+      body: SRC.ternary,
+      consts: { RANK: ['u32', rank] },
+      types: { T: 'f32', TA: cond.dtype, TB: 'f32', TC: 'f32' },
+      slots: { EXPR: 'select(c, b, a != TA(0))' },
+    }));
+    const [sa, sb, sc] = walk.strides;
+    run(k, [cond, a, b, y], { n: y.size, rank, shape: walk.shape, sa, sb, sc }, grid1d(y.size, WG), 'where');
   }
   return record(y, 'where', [a, b], [cond], (g, [c]) => {
     const zero = zerosLike(g);
@@ -270,12 +283,8 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
 export function full(shape: Shape, value: number, dtype: DType = 'f32'): Tensor {
   const y = out(shape, dtype, 'full');
   if (!y.size) return y;
-  const spec = { key: `fill:${dtype}`, source: () => fill(SRC.fill, { T: dtype }) };
-  const p = new Params().u32(y.size);
-  if (dtype === 'f32') p.f32(value);
-  else if (dtype === 'i32') p.i32(value);
-  else p.u32(value);
-  run(spec, [y], p, grid1d(y.size, WG), 'full');
+  const k = kernel(`fill:${dtype}`, FILL[dtype], WG, () => ({ body: SRC.fill, types: { T: dtype } }));
+  run(k, [y], { n: y.size, value }, grid1d(y.size, WG), 'full');
   return y;
 }
 

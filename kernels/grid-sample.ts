@@ -8,13 +8,17 @@ import source from '../shaders/grid-sample.wgsl';
 import { record } from '../src/engine/autograd/graph.js';
 import { ShapeError, type Shape } from '../src/engine/tensor/shape.js';
 import { zeros, type Tensor } from '../src/engine/tensor/tensor.js';
-import { expectDtype, grid1d, out, Params, run, sections } from './common.js';
+import { expectDtype, grid1d, kernel, out, run, sections } from './common.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 const WG = 64;
 
-function params(n: number, channels: number, inH: number, inW: number, outH: number, outW: number): Params {
-  return new Params().u32(n, channels, inH, inW, outH, outW, 0, 0);
+const PARAMS = uniforms('Params', { n: 'u32', channels: 'u32', inH: 'u32', inW: 'u32', outH: 'u32', outW: 'u32' });
+const gridKernel = (name: 'affineGrid' | 'sample' | 'imageGrad') => kernel(`gridSample:${name}`, PARAMS, WG, () => ({ body: SRC[name] }));
+
+function params(n: number, channels: number, inH: number, inW: number, outH: number, outW: number) {
+  return { n, channels, inH, inW, outH, outW };
 }
 
 function checkGrid(op: string, x: { shape: Shape }, grid: Tensor): void {
@@ -33,7 +37,7 @@ export function affineGrid(theta: Tensor, size: [number, number, number, number]
     throw new ShapeError('affineGrid', `theta must be [${n}, 2, 3] for size [${size.join(', ')}]`, [theta.shape]);
   }
   const grid = out([n, h, w, 2], 'f32', 'affineGrid');
-  if (grid.size) run({ key: 'gridSample:affineGrid', source: () => SRC.affineGrid }, [theta, grid], params(n, 1, 0, 0, h, w), grid1d(n * h * w, WG), 'affineGrid');
+  if (grid.size) run(gridKernel('affineGrid'), [theta, grid], params(n, 1, 0, 0, h, w), grid1d(n * h * w, WG), 'affineGrid');
   return grid;
 }
 
@@ -44,7 +48,7 @@ export function gridSample(x: Tensor, grid: Tensor): Tensor {
   const [n, c, h, w] = x.shape;
   const [, ho, wo] = grid.shape;
   const y = out([n, c, ho, wo], 'f32', 'gridSample');
-  if (y.size) run({ key: 'gridSample:sample', source: () => SRC.sample }, [x, grid, y], params(n, c, h, w, ho, wo), grid1d(y.size, WG), 'gridSample');
+  if (y.size) run(gridKernel('sample'), [x, grid, y], params(n, c, h, w, ho, wo), grid1d(y.size, WG), 'gridSample');
   return record(y, 'gridSample', [x], [grid], (g, [sgrid]) => [gridSampleImageGrad(g, sgrid, x.shape)]);
 }
 
@@ -59,6 +63,6 @@ export function gridSampleImageGrad(g: Tensor, grid: Tensor, imageShape: Shape):
   }
   // Accumulated by atomic adds, so it starts from zeros.
   const dx = zeros(imageShape, 'f32');
-  if (g.size) run({ key: 'gridSample:imageGrad', source: () => SRC.imageGrad }, [g, grid, dx], params(n, c, h, w, ho, wo), grid1d(g.size, WG), 'gridSampleImageGrad');
+  if (g.size) run(gridKernel('imageGrad'), [g, grid, dx], params(n, c, h, w, ho, wo), grid1d(g.size, WG), 'gridSampleImageGrad');
   return record(dx, 'gridSampleImageGrad', [g], [grid], (gg, [sgrid]) => [gridSample(gg, sgrid)]);
 }

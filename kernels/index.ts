@@ -22,3 +22,5 @@ export * from './reflect-pad.js';
 export * from './bias-act.js';
 export * from './modulated-conv.js';
 export * from './finite.js';
+// Declaring kernels: declared uniforms, shader assembly, launching, the loop rule.
+export * as kernelApi from './api.js';

@@ -9,9 +9,11 @@ import source from '../shaders/matmul.wgsl';
 import { record } from '../src/engine/autograd/graph.js';
 import { broadcastShapes, broadcastStrides, fmtShape, numel, ShapeError, type Shape } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { fill, grid1d, out, Params, run, sections } from './common.js';
+import { grid1d, kernel, out, run, sections } from './common.js';
+import { LOOP_BUDGET } from './loop-budget.js';
 import { sum, sumTo } from './reduce.js';
 import { reshape } from './shape-ops.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 
@@ -28,12 +30,29 @@ const WG = 32;
 const TILE_N = WG * 4 * TILE_VEC4_COLS;
 
 /**
- * K handled per dispatch. llvmpipe stops a loop after 65,535 iterations per invocation (measured:
- * the count does not grow with the workgroup size); the K loop steps by 4, so 65,536 per dispatch
- * stays at a quarter of that. Longer K runs as accumulating dispatches (split-K).
+ * K handled per dispatch: the K loop steps by 4, so an invocation loops K/4 = LOOP_BUDGET/2 times at
+ * most, within the loop rule (kernels/loop-budget.ts) with room for the tail. Longer K runs as
+ * accumulating dispatches (split-K) on every adapter: on a GPU that is one more dispatch per 65,536.
  */
-export const MATMUL_K_CHUNK = 65536;
+export const MATMUL_K_CHUNK = 2 * LOOP_BUDGET;
 const MAX_BATCH_PER_DISPATCH = 65535;
+
+const PARAMS = uniforms('Params', {
+  M: 'u32',
+  N: 'u32',
+  K: 'u32',
+  kBegin: 'u32',
+  kEnd: 'u32',
+  accumulate: 'u32',
+  hasBias: 'u32',
+  tilesN: 'u32',
+  tiles: 'u32',
+  batchRank: 'u32',
+  batchBase: 'u32',
+  batchShape: 'vec8',
+  aBatchStride: 'vec8',
+  bBatchStride: 'vec8',
+});
 
 export interface MatmulOptions {
   /** `a` is stored [..., K, M] and used transposed. */
@@ -74,7 +93,7 @@ const range = (n: number) => [...Array(n).keys()];
  * index expressions (the transposes) are the cache key. The unrolled tile statements are generated
  * here so that the tile size is one constant.
  */
-function kernelSpec(transA: boolean, transB: boolean, K: number, M: number, N: number) {
+function tileKernel(transA: boolean, transB: boolean, K: number, M: number, N: number) {
   const aVec = (transA ? M : K) % 4 === 0;
   const bVec = (transB ? K : N) % 4 === 0;
   const aLoader = aVec ? (transA ? 'aColsVec' : 'aRowsVec') : 'aScalar';
@@ -94,25 +113,16 @@ function kernelSpec(transA: boolean, transB: boolean, K: number, M: number, N: n
     ...rows.map((r) => `let x${r} = aAt(aBase + aIndex(min(m0 + ${r}u, last), k));`),
     ...each((r, c) => `${acc(r, c)} += x${r} * t${c};`),
   ];
-  return {
-    key: `matmul:${aLoader},${bLoader}:${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`,
-    source: () =>
-      fill(SRC.main + SRC[aLoader] + SRC[bLoader], {
-        A_TYPE: aVec ? 'vec4<f32>' : 'f32',
-        B_TYPE: bVec ? 'vec4<f32>' : 'f32',
-        A_AT: aVec ? 'A[i / 4u][i % 4u]' : 'A[i]',
-        B_AT: bVec ? 'B[i / 4u][i % 4u]' : 'B[i]',
-        A_INDEX: transA ? 'k * P.M + m' : 'm * P.K + k',
-        B_INDEX: transB ? 'n * P.K + k' : 'k * P.N + n',
-        WG,
-        TM: TILE_ROWS,
-        TC: TILE_VEC4_COLS,
-        DECLARE: lines(each((r, c) => `var ${acc(r, c)} = vec4<f32>(0.0);`), '  '),
-        STEP: lines(step, '    '),
-        TAIL: lines(tail, '    '),
-        STORE: lines(each((r, c) => `emit(outBase, m0 + ${r}u, n0 + ${4 * c}u, ${acc(r, c)});`), '  '),
-      }),
-  };
+  return kernel(`matmul:${aLoader},${bLoader}:${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`, PARAMS, WG, () => ({
+    body: SRC.main + SRC[aLoader] + SRC[bLoader],
+    consts: { TM: ['u32', TILE_ROWS], TC: ['u32', TILE_VEC4_COLS], TRANS_A: ['bool', transA], TRANS_B: ['bool', transB] },
+    slots: {
+      DECLARE: lines(each((r, c) => `var ${acc(r, c)} = vec4<f32>(0.0);`), '  '),
+      STEP: lines(step, '    '),
+      TAIL: lines(tail, '    '),
+      STORE: lines(each((r, c) => `emit(outBase, m0 + ${r}u, n0 + ${4 * c}u, ${acc(r, c)});`), '  '),
+    },
+  }));
 }
 
 /** The kernel without autograd: op(a)·op(b) (+ bias[N]). */
@@ -131,7 +141,7 @@ function matmulKernel(op: string, a: Tensor, b: Tensor, transA: boolean, transB:
   const nBatch = numel(batch);
   if (y.size === 0) return y;
 
-  const spec = kernelSpec(transA, transB, K, M, N);
+  const k = tileKernel(transA, transB, K, M, N);
   const tilesN = Math.ceil(N / TILE_N);
   const tiles = tilesN * Math.ceil(M / TILE_ROWS);
   const aStrides = broadcastStrides(a.shape.slice(0, -2), batch).map((s) => s * M * K);
@@ -142,9 +152,9 @@ function matmulKernel(op: string, a: Tensor, b: Tensor, transA: boolean, transB:
     const kEnd = Math.min(K, kBegin + MATMUL_K_CHUNK);
     const first = kBegin === 0;
     for (let base = 0; base < nBatch; base += MAX_BATCH_PER_DISPATCH) {
-      const p = new Params().u32(M, N, K, kBegin, kEnd, first ? 0 : 1, first && bias ? 1 : 0, tilesN, tiles, batch.length, base);
-      p.vec8(batch, 1).vec8(aStrides).vec8(bStrides);
-      run(spec, [a, b, bias ?? a, y], p, [gx, gy, Math.min(MAX_BATCH_PER_DISPATCH, nBatch - base)], op);
+      const values = { M, N, K, kBegin, kEnd, accumulate: first ? 0 : 1, hasBias: first && bias ? 1 : 0, tilesN, tiles };
+      const batchValues = { batchRank: batch.length, batchBase: base, batchShape: batch, aBatchStride: aStrides, bBatchStride: bStrides };
+      run(k, [a, b, bias ?? a, y], { ...values, ...batchValues }, [gx, gy, Math.min(MAX_BATCH_PER_DISPATCH, nBatch - base)], op);
     }
   }
   return y;

@@ -8,23 +8,26 @@ import { isGradEnabled, record } from '../src/engine/autograd/graph.js';
 import { tidy } from '../src/engine/tensor/scope.js';
 import { ShapeError } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { grid1d, out, Params, run, sections } from './common.js';
+import { grid1d, kernel, out, run, sections } from './common.js';
 import { conv2d, convTranspose2d } from './conv2d.js';
 import { add, mul, pow, rsqrt, sub } from './elementwise.js';
+import { checkLoops } from './loop-budget.js';
 import { matmul } from './matmul.js';
 import { sum } from './reduce.js';
 import { flip, permute, reshape } from './shape-ops.js';
+import { uniforms } from './uniforms.js';
 import { filterSize, parsePadding, upfirdn2d, type Pad4 } from './upfirdn2d.js';
 
 const SRC = sections(source);
-/** Invocations per workgroup of the row kernels (the shader's WG). */
+/** Invocations per workgroup of the row kernels. */
 const WG = 64;
-/**
- * llvmpipe ends loops silently after 65,535 iterations; the project keeps each workgroup's loops,
- * summed over its invocations, within half of that (see kernels/loop-budget.ts).
- */
-const LOOP_BUDGET = 32768;
+/** Loop iterations of `workgroupSum`'s tree over WG invocations. */
+const TREE_TRIPS = Math.log2(WG);
 const DEMOD_EPS = 1e-8;
+
+const MODULATE = uniforms('Params', { rows: 'u32', outC: 'u32', inC: 'u32', k: 'u32', kk: 'u32', demodulate: 'u32', eps: 'f32' });
+const ROW_STATS = uniforms('Params', { rows: 'u32', outC: 'u32', inC: 'u32', k: 'u32', kk: 'u32', eps: 'f32' });
+const MODULATE_GRAD = uniforms('Params', { batch: 'u32', outC: 'u32', inC: 'u32', k: 'u32', kk: 'u32', demodulate: 'u32', weightGroups: 'u32' });
 
 // ---------------------------------------------------------------------------------------------
 // Weight modulation
@@ -50,16 +53,14 @@ export function modulateWeights(weight: Tensor, styles: Tensor, opts: ModulateOp
   const [outC, inC, kh, kw] = weight.shape;
   const batch = styles.shape[0];
   const k = inC * kh * kw;
-  // Per workgroup: a row of the forward loops 2·K times, a dstyles element of the backward O·kh·kw
-  // times, a block of dweight elements 64·N times.
-  const trips = Math.max(2 * k, outC * kh * kw, WG * batch);
-  if (trips > LOOP_BUDGET) {
-    throw new ShapeError(op, `a workgroup would loop ${trips} times (2·I·kh·kw, O·kh·kw or 64·N), above the budget of ${LOOP_BUDGET}`, [weight.shape, styles.shape]);
-  }
+  // Per invocation: a row of the forward (or of the backward's statistics) loops 2·⌈K/WG⌉ times, a
+  // dstyles element of the backward ⌈O·kh·kw/WG⌉ times, a dweight element N times.
+  const trips = Math.max(2 * Math.ceil(k / WG) + 2 * TREE_TRIPS, Math.ceil((outC * kh * kw) / WG) + TREE_TRIPS, batch);
+  checkLoops(op, trips, [weight.shape, styles.shape], 'a row, a style or a weight element');
   const y = out([batch * outC, inC, kh, kw], 'f32', op);
   if (y.size) {
-    const p = new Params().u32(batch * outC, outC, inC, k, kh * kw, demodulate ? 1 : 0).f32(eps);
-    run({ key: 'modconv:modulate', source: () => SRC.modulate }, [weight, styles, y], p, grid1d(batch * outC, 1), op);
+    const p = { rows: batch * outC, outC, inC, k, kk: kh * kw, demodulate: demodulate ? 1 : 0, eps };
+    run(kernel('modconv:modulate', MODULATE, WG, () => ({ body: SRC.modulate })), [weight, styles, y], p, grid1d(batch * outC, 1), op);
   }
   return record(y, op, [weight, styles], [weight, styles], (g, [sw, ss]) =>
     // Under createGraph the gradient must itself be differentiable (path-length regularisation
@@ -80,14 +81,13 @@ function modulateGradFused(g: Tensor, weight: Tensor, styles: Tensor, demodulate
   // Without demodulation du = g and the statistics are never read: g fills their slot.
   const stats = demodulate ? out([rows, 2], 'f32', op) : null;
   if (stats && rows) {
-    const p = new Params().u32(rows, outC, inC, k, kh * kw, 0).f32(eps);
-    run({ key: 'modconv:rowStats', source: () => SRC.rowStats }, [g, weight, styles, stats], p, grid1d(rows, 1), op);
+    run(kernel('modconv:rowStats', ROW_STATS, WG, () => ({ body: SRC.rowStats })), [g, weight, styles, stats], { rows, outC, inC, k, kk: kh * kw, eps }, grid1d(rows, 1), op);
   }
   const weightGroups = Math.ceil((outC * k) / WG);
   const groups = weightGroups + batch * inC;
   if (dw.size || ds.size) {
-    const p = new Params().u32(batch, outC, inC, k, kh * kw, demodulate ? 1 : 0, weightGroups);
-    run({ key: 'modconv:modulateGrad', source: () => SRC.modulateGrad }, [g, weight, styles, stats ?? g, dw, ds], p, grid1d(groups, 1), op);
+    const p = { batch, outC, inC, k, kk: kh * kw, demodulate: demodulate ? 1 : 0, weightGroups };
+    run(kernel('modconv:modulateGrad', MODULATE_GRAD, WG, () => ({ body: SRC.modulateGrad })), [g, weight, styles, stats ?? g, dw, ds], p, grid1d(groups, 1), op);
   }
   stats?.dispose();
   return [dw, ds];

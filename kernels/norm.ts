@@ -6,20 +6,33 @@ import source from '../shaders/norm.wgsl';
 import { isGradEnabled, record } from '../src/engine/autograd/graph.js';
 import { fmtShape, numel, ShapeError } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { expectDtype, grid1d, out, Params, run, sections } from './common.js';
+import { expectDtype, grid1d, kernel, out, run, sections } from './common.js';
 import { full, mul } from './elementwise.js';
 import { sum } from './reduce.js';
+import { checkLoops } from './loop-budget.js';
 import { reshape, slice } from './shape-ops.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
-const spec = (name: string) => ({ key: `norm:${name}`, source: () => SRC[name] });
 
-/** Elements of one channel a pass-1 workgroup reduces: 256 invocations × 64 loop iterations. */
-const CHUNK = 256 * 64;
-/** Pass 2 adds ≤ this many partials per channel with 64 invocations (≤ 64 iterations each). */
-const MAX_CHUNKS = 64 * 64;
-/** Longest layerNorm row: one workgroup loops over it three times, within the project's 32,768 budget (kernels/loop-budget.ts). */
-const MAX_LAYER_NORM = 8192;
+/** Workgroup sizes: reductions over a channel's chunk, over a row or a channel's partials; per-element and per-channel kernels. */
+const CHUNK_WG = 256;
+const ROW_WG = 64;
+const ELEMENT_WG = 256;
+const CHANNEL_WG = 64;
+/** Elements of one channel a pass-1 workgroup reduces: 64 loop iterations per invocation. */
+const CHUNK = CHUNK_WG * 64;
+/** Loop iterations of a tree sum over a workgroup of 256 (its log₂ steps), on top of the strided loops. */
+const TREE_TRIPS = 8;
+
+const CHANNEL_SUMS = uniforms('Params', { C: 'u32', HW: 'u32', NHW: 'u32', chunk: 'u32', nChunks: 'u32' });
+const SUM_PARTIALS = uniforms('Params', { C: 'u32', nChunks: 'u32' });
+const FINALIZE = uniforms('Params', { C: 'u32', HW: 'u32', count: 'f32', eps: 'f32', momentum: 'f32' });
+const PREPARE_EVAL = uniforms('Params', { C: 'u32', eps: 'f32' });
+const NORMALIZE = uniforms('Params', { n: 'u32', C: 'u32', HW: 'u32' });
+const GRAD_INPUT = uniforms('Params', { n: 'u32', C: 'u32', HW: 'u32', count: 'f32' });
+const LN_FORWARD = uniforms('Params', { rows: 'u32', D: 'u32', eps: 'f32' });
+const LN_BACKWARD = uniforms('Params', { rows: 'u32', D: 'u32' });
 
 export interface BatchNormOptions {
   training: boolean;
@@ -42,13 +55,14 @@ function checkChannelVector(op: string, t: Tensor | null, C: number, name: strin
 }
 
 /** Reduce per channel over N·H·W in two passes: [C, nChunks] partials, then [C] and [C]. */
-function channelSums(op: string, kernel: 'bnStatsPartial' | 'bnGradPartial', inputs: Tensor[], geo: ChannelGeometry): [Tensor, Tensor] {
+function channelSums(op: string, kernel_: 'bnStatsPartial' | 'bnGradPartial', inputs: Tensor[], geo: ChannelGeometry): [Tensor, Tensor] {
   const partials = out([geo.C, geo.nChunks, 2], 'f32', `${op}Partials`);
-  const p1 = new Params().u32(geo.C, geo.HW, geo.NHW, CHUNK, geo.nChunks);
-  run(spec(kernel), [...inputs, partials], p1, grid1d(geo.C * geo.nChunks, 1), op);
+  const pass1 = kernel(`norm:${kernel_}`, CHANNEL_SUMS, CHUNK_WG, () => ({ body: SRC[kernel_] }));
+  run(pass1, [...inputs, partials], { C: geo.C, HW: geo.HW, NHW: geo.NHW, chunk: CHUNK, nChunks: geo.nChunks }, grid1d(geo.C * geo.nChunks, 1), op);
   const a = out([geo.C], 'f32', `${op}SumA`);
   const b = out([geo.C], 'f32', `${op}SumB`);
-  run(spec('bnSumPartials'), [partials, a, b], new Params().u32(geo.C, geo.nChunks), grid1d(geo.C, 1), op);
+  const pass2 = kernel('norm:bnSumPartials', SUM_PARTIALS, ROW_WG, () => ({ body: SRC.bnSumPartials }));
+  run(pass2, [partials, a, b], { C: geo.C, nChunks: geo.nChunks }, grid1d(geo.C, 1), op);
   partials.dispose();
   return [a, b];
 }
@@ -77,7 +91,8 @@ export function batchNorm2d(
   const NHW = N * H * W;
   if (training && NHW < 2) throw new ShapeError(op, `training needs more than one value per channel`, [x.shape]);
   const nChunks = Math.ceil(NHW / CHUNK);
-  if (nChunks > MAX_CHUNKS) throw new ShapeError(op, `N·H·W = ${NHW} exceeds ${CHUNK * MAX_CHUNKS} per channel`, [x.shape]);
+  // Pass 2: each invocation adds every ROW_WG-th partial of its channel.
+  checkLoops(op, Math.ceil(nChunks / ROW_WG) + TREE_TRIPS, [x.shape], `summing ${nChunks} partials per channel`);
   const geo: ChannelGeometry = { C, HW: H * W, NHW, nChunks };
 
   const y = out(x.shape, 'f32', op);
@@ -89,14 +104,16 @@ export function batchNorm2d(
   const affine = out([C, 2], 'f32', 'batchNormAffine'); // (scale, shift)
   if (training) {
     const [sumD, sumD2] = channelSums(op, 'bnStatsPartial', [x], geo);
-    const p = new Params().u32(C, geo.HW).f32(NHW, eps, momentum);
-    run(spec('bnFinalizeTraining'), [x, sumD, sumD2, w, b, runningMean, runningVar, stats, affine], p, grid1d(C, 64), op);
+    const finalize = kernel('norm:bnFinalizeTraining', FINALIZE, CHANNEL_WG, () => ({ body: SRC.bnFinalizeTraining }));
+    run(finalize, [x, sumD, sumD2, w, b, runningMean, runningVar, stats, affine], { C, HW: geo.HW, count: NHW, eps, momentum }, grid1d(C, CHANNEL_WG), op);
     sumD.dispose();
     sumD2.dispose();
   } else {
-    run(spec('bnPrepareEval'), [runningMean, runningVar, w, b, stats, affine], new Params().u32(C).f32(eps), grid1d(C, 64), op);
+    const prepare = kernel('norm:bnPrepareEval', PREPARE_EVAL, CHANNEL_WG, () => ({ body: SRC.bnPrepareEval }));
+    run(prepare, [runningMean, runningVar, w, b, stats, affine], { C, eps }, grid1d(C, CHANNEL_WG), op);
   }
-  run(spec('bnNormalize'), [x, affine, y], new Params().u32(x.size, C, geo.HW), grid1d(x.size, 256), op);
+  const normalize = kernel('norm:bnNormalize', NORMALIZE, ELEMENT_WG, () => ({ body: SRC.bnNormalize }));
+  run(normalize, [x, affine, y], { n: x.size, C, HW: geo.HW }, grid1d(x.size, ELEMENT_WG), op);
   if (!weight) w.dispose();
   if (!bias) b.dispose();
 
@@ -111,7 +128,8 @@ export function batchNorm2d(
     if (x.requiresGrad) {
       if (training) {
         dx = out(x.shape, 'f32', `${op}Grad`);
-        run(spec('bnGradInputTraining'), [sx, g, st, af, sumG, sumGX, dx], new Params().u32(x.size, C, geo.HW).f32(NHW), grid1d(x.size, 256), op);
+        const gradInput = kernel('norm:bnGradInputTraining', GRAD_INPUT, ELEMENT_WG, () => ({ body: SRC.bnGradInputTraining }));
+        run(gradInput, [sx, g, st, af, sumG, sumGX, dx], { n: x.size, C, HW: geo.HW, count: NHW }, grid1d(x.size, ELEMENT_WG), op);
       } else {
         // Running statistics are constants: dx = g·scale.
         dx = mul(g, reshape(slice(af, 1, 0, 1), [1, C, 1, 1]));
@@ -141,14 +159,16 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   const D = x.shape[x.rank - 1];
   checkChannelVector(op, weight, D, 'weight', x);
   checkChannelVector(op, bias, D, 'bias', x);
-  if (D > MAX_LAYER_NORM) throw new ShapeError(op, `rows longer than ${MAX_LAYER_NORM} are not supported`, [x.shape]);
+  // One workgroup per row: each invocation passes over every ROW_WG-th element three times.
+  checkLoops(op, 3 * Math.ceil(D / ROW_WG) + 2 * TREE_TRIPS, [x.shape], `a row of ${D}`);
   const rows = numel(x.shape) / Math.max(D, 1);
   const y = out(x.shape, 'f32', op);
   if (!x.size) return y;
   const w = weight ?? full([D], 1);
   const b = bias ?? full([D], 0);
   const stats = out([rows, 2], 'f32', 'layerNormStats'); // (mean, rstd) per row
-  run(spec('lnForward'), [x, w, b, y, stats], new Params().u32(rows, D).f32(eps), grid1d(rows, 1), op);
+  const forward = kernel('norm:lnForward', LN_FORWARD, ROW_WG, () => ({ body: SRC.lnForward }));
+  run(forward, [x, w, b, y, stats], { rows, D, eps }, grid1d(rows, 1), op);
   if (!bias) b.dispose();
 
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
@@ -156,7 +176,8 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     if (isGradEnabled()) throw new Error(`${op}: second derivatives are not supported (createGraph through layer norm)`);
     const dx = out(x.shape, 'f32', `${op}Grad`);
     const gxhat = out(x.shape, 'f32', `${op}GradXhat`);
-    run(spec('lnBackward'), [sx, g, sw, st, dx, gxhat], new Params().u32(rows, D), grid1d(rows, 1), op);
+    const backward = kernel('norm:lnBackward', LN_BACKWARD, ROW_WG, () => ({ body: SRC.lnBackward }));
+    run(backward, [sx, g, sw, st, dx, gxhat], { rows, D }, grid1d(rows, 1), op);
     const leading = x.shape.slice(0, -1).map((_, i) => i);
     const grads: (Tensor | null)[] = [dx];
     if (weight) grads.push(sum(gxhat, leading));

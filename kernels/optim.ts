@@ -6,10 +6,26 @@
 import source from '../shaders/optim.wgsl';
 import { ShapeError, sameShape } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { grid1d, Params, run, sections } from './common.js';
+import { grid1d, kernel, run, sections } from './common.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 const WG = 256;
+
+const SGD = uniforms('Params', { n: 'u32', lr: 'f32', weight_decay: 'f32' });
+const SGD_MOMENTUM = uniforms('Params', { n: 'u32', first: 'u32', nesterov: 'u32', lr: 'f32', momentum: 'f32', dampening: 'f32', weight_decay: 'f32' });
+const ADAM = uniforms('Params', {
+  n: 'u32',
+  decoupled: 'u32',
+  lr: 'f32',
+  beta1: 'f32',
+  beta2: 'f32',
+  eps: 'f32',
+  weight_decay: 'f32',
+  step_size: 'f32',
+  bias_correction2_sqrt: 'f32',
+});
+const EMA = uniforms('Params', { n: 'u32', alpha: 'f32' });
 
 /** f32, same shape, and distinct buffers (a buffer may not be bound read-only and read-write at once). */
 function checkOperands(op: string, target: Tensor, others: Tensor[]): void {
@@ -52,12 +68,12 @@ export function sgdUpdate(param: Tensor, grad: Tensor, momentumBuffer: Tensor | 
   checkOperands('sgdUpdate', param, useMomentum ? [grad, momentumBuffer!] : [grad]);
   if (param.size === 0) return;
   if (useMomentum) {
-    const spec = { key: 'optim:sgd_momentum', source: () => SRC.sgd_momentum };
-    const p = new Params().u32(param.size, o.firstStep ? 1 : 0, nesterov ? 1 : 0, 0).f32(o.lr, momentum, dampening, weightDecay);
-    run(spec, [param, grad, momentumBuffer!], p, grid1d(param.size, WG), 'sgdUpdate');
+    const k = kernel('optim:sgd_momentum', SGD_MOMENTUM, WG, () => ({ body: SRC.sgd_momentum }));
+    const values = { n: param.size, first: o.firstStep ? 1 : 0, nesterov: nesterov ? 1 : 0, lr: o.lr, momentum, dampening, weight_decay: weightDecay };
+    run(k, [param, grad, momentumBuffer!], values, grid1d(param.size, WG), 'sgdUpdate');
   } else {
-    const spec = { key: 'optim:sgd', source: () => SRC.sgd };
-    run(spec, [param, grad], new Params().u32(param.size).f32(o.lr, weightDecay), grid1d(param.size, WG), 'sgdUpdate');
+    const k = kernel('optim:sgd', SGD, WG, () => ({ body: SRC.sgd }));
+    run(k, [param, grad], { n: param.size, lr: o.lr, weight_decay: weightDecay }, grid1d(param.size, WG), 'sgdUpdate');
   }
 }
 
@@ -83,17 +99,25 @@ export function adamUpdate(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq
   // Computed in f64 here, as PyTorch does on the host for its non-capturable path.
   const stepSize = o.lr / (1 - beta1 ** o.step);
   const bias2Sqrt = Math.sqrt(1 - beta2 ** o.step);
-  const spec = { key: 'optim:adam', source: () => SRC.adam };
-  const p = new Params()
-    .u32(param.size, o.decoupled ? 1 : 0, 0, 0)
-    .f32(o.lr, beta1, beta2, o.eps ?? 1e-8, o.weightDecay ?? 0, stepSize, bias2Sqrt, 0);
-  run(spec, [param, grad, expAvg, expAvgSq], p, grid1d(param.size, WG), 'adamUpdate');
+  const k = kernel('optim:adam', ADAM, WG, () => ({ body: SRC.adam }));
+  const values = {
+    n: param.size,
+    decoupled: o.decoupled ? 1 : 0,
+    lr: o.lr,
+    beta1,
+    beta2,
+    eps: o.eps ?? 1e-8,
+    weight_decay: o.weightDecay ?? 0,
+    step_size: stepSize,
+    bias_correction2_sqrt: bias2Sqrt,
+  };
+  run(k, [param, grad, expAvg, expAvgSq], values, grid1d(param.size, WG), 'adamUpdate');
 }
 
 /** target ← α·target + (1 − α)·source, in place (mean-teacher weights, BatchNorm running statistics). */
 export function emaUpdate(target: Tensor, source: Tensor, alpha: number): void {
   checkOperands('emaUpdate', target, [source]);
   if (target.size === 0) return;
-  const spec = { key: 'optim:ema', source: () => SRC.ema };
-  run(spec, [target, source], new Params().u32(target.size).f32(alpha), grid1d(target.size, WG), 'emaUpdate');
+  const k = kernel('optim:ema', EMA, WG, () => ({ body: SRC.ema }));
+  run(k, [target, source], { n: target.size, alpha }, grid1d(target.size, WG), 'emaUpdate');
 }

@@ -10,10 +10,26 @@ import source from '../shaders/pool.wgsl';
 import { record } from '../src/engine/autograd/graph.js';
 import { ShapeError, type Shape } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { fill, grid1d, out, Params, run, sections } from './common.js';
+import { grid1d, kernel, out, run, sections } from './common.js';
 import { workgroupForLoops } from './loop-budget.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
+
+const PARAMS = uniforms('Params', {
+  n: 'u32',
+  inH: 'u32',
+  inW: 'u32',
+  outH: 'u32',
+  outW: 'u32',
+  kH: 'u32',
+  kW: 'u32',
+  sH: 'u32',
+  sW: 'u32',
+  pH: 'u32',
+  pW: 'u32',
+  countIncludePad: 'u32',
+});
 
 type Size2 = number | [number, number];
 
@@ -78,13 +94,12 @@ function poolGeometry(op: string, x: Tensor, kernel: Size2, stride: Size2 | unde
 type PoolKernel = 'max_forward' | 'avg_forward' | 'avg_adjoint' | 'argmax_scatter' | 'argmax_gather';
 
 /** Dispatch one pool kernel over `items` elements; `trips` is each invocation's loop count. */
-function launch(op: string, kernel: PoolKernel, geo: PoolGeometry, tensors: Tensor[], items: number, trips: number, countIncludePad = true): void {
+function launch(op: string, name: PoolKernel, geo: PoolGeometry, tensors: Tensor[], items: number, trips: number, countIncludePad = true): void {
   if (items === 0) return;
   const wg = workgroupForLoops(op, trips, [geo.inShape]);
-  const spec = { key: `pool:${kernel}:wg${wg}`, source: () => fill(SRC[kernel], { WG: wg }) };
-  const p = new Params().u32(items, geo.inH, geo.inW, geo.outH, geo.outW, geo.kH, geo.kW, geo.sH);
-  p.u32(geo.sW, geo.pH, geo.pW, countIncludePad ? 1 : 0);
-  run(spec, tensors, p, grid1d(items, wg), op);
+  const k = kernel(`pool:${name}:wg${wg}`, PARAMS, wg, () => ({ body: SRC[name] }));
+  const { inH, inW, outH, outW, kH, kW, sH, sW, pH, pW } = geo;
+  run(k, tensors, { n: items, inH, inW, outH, outW, kH, kW, sH, sW, pH, pW, countIncludePad: countIncludePad ? 1 : 0 }, grid1d(items, wg), op);
 }
 
 const windowTrips = (geo: PoolGeometry) => geo.kH * geo.kW;

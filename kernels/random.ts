@@ -7,8 +7,9 @@ import source from '../shaders/random.wgsl';
 import { record } from '../src/engine/autograd/graph.js';
 import { numel, ShapeError, type Shape } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { grid1d, out, Params, run, sections } from './common.js';
+import { grid1d, kernel, out, run, sections } from './common.js';
 import { mul } from './elementwise.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 const WG = 64;
@@ -74,18 +75,20 @@ export function manualSeed(seed: number): Generator {
 type Kind = 'bits' | 'uniform' | 'normal' | 'bernoulli' | 'dropout';
 
 /** Uniforms: element count, key (seed) and counter start as 64-bit halves, then p and scale. */
-function params(n: number, gen: Generator, p = 0, scale = 0): Params {
+const PARAMS = uniforms('Params', { n: 'u32', keyLo: 'u32', keyHi: 'u32', offLo: 'u32', offHi: 'u32', p: 'f32', scale: 'f32' });
+const randomKernel = (kind: Kind) => kernel(`random:${kind}`, PARAMS, WG, () => ({ body: SRC[kind] }));
+
+function params(n: number, gen: Generator, p = 0, scale = 0) {
   const { seed } = gen.state();
   const start = gen.take(n);
-  return new Params().u32(n, seed % TWO_32, Math.floor(seed / TWO_32), start % TWO_32, Math.floor(start / TWO_32)).f32(p, scale);
+  return { n, keyLo: seed % TWO_32, keyHi: Math.floor(seed / TWO_32), offLo: start % TWO_32, offHi: Math.floor(start / TWO_32), p, scale };
 }
 
 function generate(op: string, kind: Kind, shape: Shape, gen: Generator, p = 0, scale = 0): Tensor {
   const y = out(shape, kind === 'bits' ? 'u32' : 'f32', op);
   const n = numel(shape);
   if (!n) return y;
-  const spec = { key: `random:${kind}`, source: () => SRC[kind] };
-  run(spec, [y], params(n, gen, p, scale), grid1d(Math.ceil(n / WORDS_PER_BLOCK), WG), op);
+  run(randomKernel(kind), [y], params(n, gen, p, scale), grid1d(Math.ceil(n / WORDS_PER_BLOCK), WG), op);
   return y;
 }
 
@@ -126,9 +129,8 @@ export function dropout(x: Tensor, p: number, training: boolean, gen: Generator 
   const mask = out(x.shape, 'f32', 'dropoutMask');
   const y = out(x.shape, 'f32', 'dropout');
   if (x.size) {
-    const spec = { key: 'random:dropout', source: () => SRC.dropout };
     // p = 1 drops everything (scale 0 rather than 1/0, as PyTorch returns zeros).
-    run(spec, [x, mask, y], params(x.size, gen, keep, keep > 0 ? 1 / keep : 0), grid1d(Math.ceil(x.size / WORDS_PER_BLOCK), WG), 'dropout');
+    run(randomKernel('dropout'), [x, mask, y], params(x.size, gen, keep, keep > 0 ? 1 / keep : 0), grid1d(Math.ceil(x.size / WORDS_PER_BLOCK), WG), 'dropout');
   }
   record(y, 'dropout', [x], [mask], (g, [m]) => [mul(g, m)]);
   mask.dispose();

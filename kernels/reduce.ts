@@ -7,8 +7,9 @@ import source from '../shaders/reduce.wgsl';
 import { record } from '../src/engine/autograd/graph.js';
 import { normAxis, numel, ShapeError, stridesOf, type Shape } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { fill, grid1d, out, Params, run, sections } from './common.js';
+import { grid1d, kernel, out, run, sections } from './common.js';
 import { reshape, stridedCopy } from './shape-ops.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 
@@ -27,8 +28,25 @@ const FORMS: Record<ReduceKind, { init: string; combine: string; merge: string; 
 
 /** Reduced elements per output below which one invocation per output beats a workgroup tree. */
 const TREE_THRESHOLD = 128;
-/** Reduced elements one workgroup handles (≤ 256 × 64 loop iterations, far below llvmpipe's cap). */
-const CHUNK = 256 * 64;
+/** Workgroup sizes: `rowwise` (an invocation per output) and `tree` (a workgroup per output and chunk). */
+const ROW_WG = 64;
+const TREE_WG = 256;
+/** Reduced elements one `tree` workgroup handles: 64 loop iterations per invocation. */
+const CHUNK = TREE_WG * 64;
+
+const PARAMS = uniforms('Params', {
+  nOut: 'u32',
+  nRed: 'u32',
+  rankK: 'u32',
+  rankR: 'u32',
+  kShape: 'vec8',
+  kStride: 'vec8',
+  rShape: 'vec8',
+  rStride: 'vec8',
+  scale: 'f32',
+  chunk: 'u32',
+  nChunks: 'u32',
+});
 
 export function normAxes(op: string, x: Tensor, axes?: number | number[]): number[] {
   if (axes === undefined) return x.shape.map((_, i) => i);
@@ -55,23 +73,21 @@ export function reduceKernel(op: string, kind: ReduceKind, x: Tensor, axes: numb
   const y = out(nChunks > 1 ? [nOut, nChunks] : outShape, kind === 'argmax' ? 'i32' : 'f32', op);
   if (nOut === 0) return y;
   const f = FORMS[kind];
-  const spec = {
-    key: `reduce:${kind}:${x.dtype}:${tree ? 'tree' : 'row'}:${rShape.length === 1 ? 'run' : 'strided'}`,
-    source: () =>
-      fill(tree ? SRC.tree : SRC.rowwise, {
-        RED_OFFSET: rShape.length === 1 ? 'k * P.rStride[0][0]' : 'redOffsetStrided(k)',
-        T: x.dtype,
-        TOUT: kind === 'argmax' ? 'i32' : 'f32',
-        INIT: f.init,
-        COMBINE: f.combine,
-        MERGE: f.merge,
-        RESULT: f.result,
-      }),
-  };
-  const p = new Params().u32(nOut, nRed, kShape.length, rShape.length);
-  p.vec8(kShape, 1).vec8(kStride).vec8(rShape, 1).vec8(rStride);
-  p.f32(nChunks > 1 ? 1 : scale).u32(tree ? CHUNK : nRed, nChunks);
-  run(spec, [x, y], p, tree ? grid1d(nOut * nChunks, 1) : grid1d(nOut, 64), op);
+  const wg = tree ? TREE_WG : ROW_WG;
+  const k = kernel(`reduce:${kind}:${x.dtype}:${tree ? 'tree' : 'row'}:${rShape.length === 1 ? 'run' : 'strided'}`, PARAMS, wg, () => ({
+    body: tree ? SRC.tree : SRC.rowwise,
+    types: { T: x.dtype, TOut: kind === 'argmax' ? 'i32' : 'f32' },
+    slots: {
+      RED_OFFSET: rShape.length === 1 ? 'k * P.rStride[0][0]' : 'redOffsetStrided(k)',
+      INIT: f.init,
+      COMBINE: f.combine,
+      // Only the tree merges partial results.
+      ...(tree ? { MERGE: f.merge } : {}),
+      RESULT: f.result,
+    },
+  }));
+  const values = { nOut, nRed, rankK: kShape.length, rankR: rShape.length, kShape, kStride, rShape, rStride };
+  run(k, [x, y], { ...values, scale: nChunks > 1 ? 1 : scale, chunk: tree ? CHUNK : nRed, nChunks }, tree ? grid1d(nOut * nChunks, 1) : grid1d(nOut, wg), op);
   if (nChunks === 1) return y;
   const total = reduceKernel(op, kind, y, [1], false, scale);
   y.dispose();

@@ -6,7 +6,8 @@ import source from '../shaders/reflect-pad.wgsl';
 import { record } from '../src/engine/autograd/graph.js';
 import { ShapeError, type Shape } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { expectDtype, grid1d, out, Params, run, sections } from './common.js';
+import { expectDtype, grid1d, kernel, out, run, sections } from './common.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 const WG = 64;
@@ -14,8 +15,11 @@ const WG = 64;
 /** [left, right, top, bottom], as torch's pad list for the last two axes. */
 export type ReflectPads = [number, number, number, number];
 
-function params(n: number, inShape: Shape, outShape: Shape, [left, right, top, bottom]: ReflectPads): Params {
-  return new Params().u32(n, inShape[2], inShape[3], outShape[2], outShape[3], top, left, bottom, right);
+const PARAMS = uniforms('Params', { n: 'u32', inH: 'u32', inW: 'u32', outH: 'u32', outW: 'u32', top: 'u32', left: 'u32', bottom: 'u32', right: 'u32' });
+const padKernel = (name: 'pad' | 'adjoint') => kernel(`reflectPad:${name}`, PARAMS, WG, () => ({ body: SRC[name] }));
+
+function params(n: number, inShape: Shape, outShape: Shape, [left, right, top, bottom]: ReflectPads) {
+  return { n, inH: inShape[2], inW: inShape[3], outH: outShape[2], outW: outShape[3], top, left, bottom, right };
 }
 
 function check(op: string, shape: Shape, pads: ReflectPads): void {
@@ -34,7 +38,7 @@ export function reflectPad2d(x: Tensor, pads: ReflectPads): Tensor {
   const [left, right, top, bottom] = pads;
   const [n, c, h, w] = x.shape;
   const y = out([n, c, h + top + bottom, w + left + right], 'f32', 'reflectPad2d');
-  if (y.size) run({ key: 'reflectPad:pad', source: () => SRC.pad }, [x, y], params(y.size, x.shape, y.shape, pads), grid1d(y.size, WG), 'reflectPad2d');
+  if (y.size) run(padKernel('pad'), [x, y], params(y.size, x.shape, y.shape, pads), grid1d(y.size, WG), 'reflectPad2d');
   return record(y, 'reflectPad2d', [x], [], (g) => [reflectPad2dAdjoint(g, pads)]);
 }
 
@@ -46,6 +50,6 @@ export function reflectPad2dAdjoint(g: Tensor, pads: ReflectPads): Tensor {
   const shape = [n, c, ph - top - bottom, pw - left - right];
   check('reflectPad2dAdjoint', shape, pads);
   const dx = out(shape, 'f32', 'reflectPad2dAdjoint');
-  if (dx.size) run({ key: 'reflectPad:adjoint', source: () => SRC.adjoint }, [g, dx], params(dx.size, shape, g.shape, pads), grid1d(dx.size, WG), 'reflectPad2dAdjoint');
+  if (dx.size) run(padKernel('adjoint'), [g, dx], params(dx.size, shape, g.shape, pads), grid1d(dx.size, WG), 'reflectPad2dAdjoint');
   return record(dx, 'reflectPad2dAdjoint', [g], [], (gg) => [reflectPad2d(gg, pads)]);
 }

@@ -9,11 +9,15 @@ import source from '../shaders/resize.wgsl';
 import { record } from '../src/engine/autograd/graph.js';
 import { ShapeError, type Shape } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { fill, grid1d, out, Params, run, sections } from './common.js';
+import { grid1d, kernel, out, run, sections } from './common.js';
 import { workgroupForLoops } from './loop-budget.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 const FORWARD_WG = 256;
+
+const FORWARD = uniforms('Params', { n: 'u32', inH: 'u32', inW: 'u32', outH: 'u32', outW: 'u32', alignCorners: 'u32', scaleH: 'f32', scaleW: 'f32' });
+const ADJOINT = uniforms('Params', { n: 'u32', inLen: 'u32', outLen: 'u32', inner: 'u32', alignCorners: 'u32', scale: 'f32' });
 
 type Mode = 'bilinear' | 'nearest';
 
@@ -62,17 +66,15 @@ function resizeGeometry(op: string, mode: Mode, x: Tensor, size: [number, number
   };
 }
 
-function shaderSource(kernel: string, mode: Mode, wg: number): string {
-  const taps = mode === 'nearest' ? 'nearestTaps' : 'linearTaps';
-  return fill(SRC[kernel], { WG: wg, TAPS: taps, NEAREST: String(mode === 'nearest') });
-}
+/** The shader's one constant: whether the mode is 'nearest' (else bilinear). */
+const modeConsts = (mode: Mode) => ({ NEAREST: ['bool', mode === 'nearest'] as const });
 
 function forward(x: Tensor, geo: ResizeGeometry): Tensor {
   const y = out(geo.outShape, 'f32', geo.op);
   if (y.size) {
-    const spec = { key: `resize:${geo.mode}`, source: () => shaderSource(geo.mode, geo.mode, FORWARD_WG) };
-    const p = new Params().u32(y.size, geo.inH, geo.inW, geo.outH, geo.outW, geo.alignCorners ? 1 : 0).f32(geo.scaleH, geo.scaleW);
-    run(spec, [x, y], p, grid1d(y.size, FORWARD_WG), geo.op);
+    const k = kernel(`resize:${geo.mode}`, FORWARD, FORWARD_WG, () => ({ body: SRC[geo.mode], consts: modeConsts(geo.mode) }));
+    const { inH, inW, outH, outW, scaleH, scaleW } = geo;
+    run(k, [x, y], { n: y.size, inH, inW, outH, outW, alignCorners: geo.alignCorners ? 1 : 0, scaleH, scaleW }, grid1d(y.size, FORWARD_WG), geo.op);
   }
   return record(y, geo.op, [x], [], (g) => [adjoint(g, geo)]);
 }
@@ -90,9 +92,8 @@ function adjointAlongAxis(geo: ResizeGeometry, g: Tensor, shape: Shape, inLen: n
   const dx = out(shape, 'f32', `${geo.op}Backward`);
   if (!dx.size) return dx;
   const wg = workgroupForLoops(`${geo.op}Backward`, candidatesPerInput(outLen, scale), [geo.inShape, geo.outShape]);
-  const spec = { key: `resize:adjoint:${geo.mode}:wg${wg}`, source: () => shaderSource('adjoint', geo.mode, wg) };
-  const p = new Params().u32(dx.size, inLen, outLen, inner, geo.alignCorners ? 1 : 0).f32(scale);
-  run(spec, [g, dx], p, grid1d(dx.size, wg), `${geo.op}Backward`);
+  const k = kernel(`resize:adjoint:${geo.mode}:wg${wg}`, ADJOINT, wg, () => ({ body: SRC.adjoint, consts: modeConsts(geo.mode) }));
+  run(k, [g, dx], { n: dx.size, inLen, outLen, inner, alignCorners: geo.alignCorners ? 1 : 0, scale }, grid1d(dx.size, wg), `${geo.op}Backward`);
   return dx;
 }
 

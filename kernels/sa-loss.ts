@@ -9,12 +9,14 @@ import source from '../shaders/sa-loss.wgsl';
 import { isGradEnabled, noGrad, record } from '../src/engine/autograd/graph.js';
 import { ShapeError } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { expectDtype, fill, grid1d, out, Params, run, sections } from './common.js';
+import { expectDtype, grid1d, kernel, out, run, sections } from './common.js';
 import { workgroupForLoops } from './loop-budget.js';
 import { mean } from './reduce-stats.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 const OP = 'saLoss';
+const PARAMS = uniforms('Params', { N: 'u32', M: 'u32', D: 'u32' });
 
 export interface SaLossOptions {
   /** Squared Euclidean distances (default false: the paper's ||·||₂). */
@@ -39,19 +41,20 @@ export function saLoss(fSyn: Tensor, fReal: Tensor, options: SaLossOptions = {})
   const M = fReal.shape[0];
   const squared = options.squared ?? false;
   const shapes = [fSyn.shape, fReal.shape];
-  const spec = (name: string, trips: number) => {
+  /** The kernel `name`, whose invocations each loop `trips` times. */
+  const saKernel = (name: 'distances' | 'nearest' | 'grad_syn' | 'grad_real', trips: number) => {
     const wg = workgroupForLoops(OP, trips, shapes);
-    return { wg, spec: { key: `saLoss:${name}:${wg}:${squared}`, source: () => fill(SRC[name], { WG: wg, SQUARED: String(squared) }) } };
+    return kernel(`saLoss:${name}:${wg}:${squared}`, PARAMS, wg, () => ({ body: SRC[name], consts: { SQUARED: ['bool', squared] } }));
   };
-  const p = new Params().u32(N, M, D, 0);
+  const p = { N, M, D };
 
   const dist = out([N, M], 'f32', 'saLoss.distances');
-  const k1 = spec('distances', D);
-  run(k1.spec, [fSyn, fReal, dist], p, grid1d(N * M, k1.wg), OP);
+  const k1 = saKernel('distances', D);
+  run(k1, [fSyn, fReal, dist], p, grid1d(N * M, k1.wg), OP);
   const minDist = out([N], 'f32', 'saLoss.minDist');
   const nearest = out([N], 'i32', 'saLoss.nearest');
-  const k2 = spec('nearest', M);
-  run(k2.spec, [dist, minDist, nearest], p, grid1d(N, k2.wg), OP);
+  const k2 = saKernel('nearest', M);
+  run(k2, [dist, minDist, nearest], p, grid1d(N, k2.wg), OP);
   dist.dispose();
   const loss = noGrad(() => mean(minDist));
 
@@ -61,13 +64,13 @@ export function saLoss(fSyn: Tensor, fReal: Tensor, options: SaLossOptions = {})
     let gr: Tensor | null = null;
     if (fSyn.requiresGrad) {
       gs = out(s.shape, 'f32', 'saLossGradSyn');
-      const k = spec('grad_syn', 1);
-      run(k.spec, [s, r, d, a, g, gs], p, grid1d(N * D, k.wg), OP);
+      const k = saKernel('grad_syn', 1);
+      run(k, [s, r, d, a, g, gs], p, grid1d(N * D, k.wg), OP);
     }
     if (fReal.requiresGrad) {
       gr = out(r.shape, 'f32', 'saLossGradReal');
-      const k = spec('grad_real', N);
-      run(k.spec, [s, r, d, a, g, gr], p, grid1d(M * D, k.wg), OP);
+      const k = saKernel('grad_real', N);
+      run(k, [s, r, d, a, g, gr], p, grid1d(M * D, k.wg), OP);
     }
     return [gs, gr];
   });

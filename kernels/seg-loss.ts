@@ -5,27 +5,34 @@
 // averaged over pixels) and 'paper' (eq. 13–14: one Dice ratio over the batch, CE summed); they share
 // the partial sums and differ in the finalize kernel and the gradient's scales. Key: the form, the
 // class count, the clamp switch and the pixels per invocation (all change the WGSL); sizes travel in
-// uniforms (Params: B, plane, chunks, chunkPixels: u32; eps: f32; three u32 pads — both forms). `softSegLossComposed` is the same loss written in the general
+// uniforms. `softSegLossComposed` is the same loss written in the general
 // differentiable ops: the reference for tests, the fallback beyond the fused kernels' loop budget, and
 // the form to use where a second derivative is needed (the fused backward is first-order only).
 import source from '../shaders/seg-loss.wgsl';
 import { isGradEnabled, record } from '../src/engine/autograd/graph.js';
 import { sameShape, ShapeError } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { expectDtype, fill, grid1d, out, Params, run, sections } from './common.js';
+import { expectDtype, grid1d, kernel, out, run, sections } from './common.js';
 import { add, clamp, detach, div, log, mul, rsub } from './elementwise.js';
 import { sum } from './reduce.js';
 import { mean } from './reduce-stats.js';
+import { loopCapApplies, LOOP_BUDGET } from './loop-budget.js';
 import { logSoftmax, softmax } from './softmax.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 const WG = 64;
-/** Loop iterations a workgroup may spend (half llvmpipe's ~65,535 cap, as kernels/loop-budget.ts). */
-const LOOP_BUDGET = 32768;
+/**
+ * Loop iterations per invocation the `partials` kernel spends on its chunk's pixels and its sums: a
+ * chunk of about 2,000 pixels at 4 classes, some 30 workgroups per 256² plane (its parallelism).
+ */
+const PARTIALS_TRIPS = 512;
 /** Classes held in per-invocation arrays by the fused kernels. */
 const MAX_FUSED_CLASSES = 32;
 /** Bounds of the published clamping of probabilities and targets. */
 export const SOFT_SEG_CLAMP: readonly [number, number] = [1e-6, 1 - 1e-6];
+
+const PARAMS = uniforms('Params', { B: 'u32', plane: 'u32', chunks: 'u32', chunkPixels: 'u32', eps: 'f32' });
 
 /** 'published': the authors' code; 'paper': eq. 13–14 as printed. */
 export type SoftLossForm = 'published' | 'paper';
@@ -79,19 +86,27 @@ export function softSegLoss(logits: Tensor, target: Tensor, options: SoftSegLoss
   const paper = form === 'paper';
   const [B, C, H, W] = logits.shape;
   const plane = H * W;
-  // Pixels per invocation so that one partials workgroup stays within the loop budget: 3C + 2 trips
-  // per pixel, plus about 3·WG·K for clearing, staging and tree-reducing its K = 3C + 1 sums.
-  const reductionTrips = 3 * WG * (3 * C + 1);
-  const ppt = Math.floor((LOOP_BUDGET - reductionTrips) / (WG * (3 * C + 2)));
+  // Pixels per invocation: each pixel loops 3C + 2 times; clearing, staging and tree-reducing the
+  // K = 3C + 1 sums about 3K more.
+  const K = 3 * C + 1;
+  const ppt = Math.floor((PARTIALS_TRIPS - 3 * K) / (3 * C + 2));
   const chunkPixels = WG * Math.max(ppt, 1);
   const chunks = Math.ceil(plane / chunkPixels);
-  const finalizeTrips = B * C * chunks + B * chunks + WG;
-  if (C > MAX_FUSED_CLASSES || ppt < 1 || finalizeTrips > LOOP_BUDGET || chunks > 65535 || B > 65535) {
+  // `finalize` is one workgroup: each invocation walks its share of the (sample, class) pairs over
+  // every chunk, then of the (sample, chunk) CE terms; the first adds up the WG partial results.
+  const finalizeTrips = Math.ceil((B * C) / WG) * (chunks + 1) + Math.ceil((B * chunks) / WG) + WG;
+  const tooLong = loopCapApplies() && finalizeTrips > LOOP_BUDGET;
+  if (C > MAX_FUSED_CLASSES || ppt < 1 || tooLong || chunks > 65535 || B > 65535) {
     return softSegLossComposed(logits, target, options);
   }
+  const [lo, hi] = SOFT_SEG_CLAMP;
   const key = `segLoss:${form}:C${C}:${clampOn ? 'clamp' : 'raw'}:${ppt}`;
-  const spec = (name: string) => ({ key: `${key}:${name}`, source: () => fill(SRC[name], { C, CLAMP: String(clampOn), PAPER: String(paper), PPT: ppt }) });
-  const p = new Params().u32(B, plane, chunks, chunkPixels).f32(eps).u32(0, 0, 0);
+  const spec = (name: 'partials' | 'finalize' | 'finalize_paper' | 'grad') =>
+    kernel(`${key}:${name}`, PARAMS, WG, () => ({
+      body: SRC[name],
+      consts: { C: ['u32', C], CLAMP: ['bool', clampOn], PAPER: ['bool', paper], LO: ['f32', lo], HI: ['f32', hi], PPT: ['u32', ppt] },
+    }));
+  const p = { B, plane, chunks, chunkPixels, eps };
 
   const partials = out([B, chunks, 3 * C + 1], 'f32', 'softSegLoss.partials');
   run(spec('partials'), [logits, target, partials], p, [chunks, B, 1], 'softSegLoss');

@@ -4,24 +4,27 @@ import source from '../shaders/layout.wgsl';
 import { record } from '../src/engine/autograd/graph.js';
 import { fmtShape, normAxis, numel, ShapeError, stridesOf, type Shape } from '../src/engine/tensor/shape.js';
 import { zeros, type Tensor } from '../src/engine/tensor/tensor.js';
-import { fill, grid1d, out, Params, run, sections } from './common.js';
+import { grid1d, kernel, out, run, sections } from './common.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
+const WG = 256;
+const PARAMS = uniforms('Params', { n: 'u32', rank: 'u32', offset: 'u32', shape: 'vec8', stride: 'vec8' });
 
 /** A strided copy of `x` into a new tensor of `shape` (the layout kernel behind every op here and `expand`). */
 export function stridedCopy(op: string, x: Tensor, shape: Shape, strides: number[], offset: number): Tensor {
   const y = out(shape, x.dtype, op);
   if (!y.size) return y;
-  const spec = { key: `layout:gather:${x.dtype}`, source: () => fill(SRC.gather, { T: x.dtype }) };
-  run(spec, [x, y], new Params().u32(y.size, shape.length, offset, 0).vec8(shape, 1).vec8(strides), grid1d(y.size, 256), op);
+  const k = kernel(`layout:gather:${x.dtype}`, PARAMS, WG, () => ({ body: SRC.gather, types: { T: x.dtype } }));
+  run(k, [x, y], { n: y.size, rank: shape.length, offset, shape, stride: strides }, grid1d(y.size, WG), op);
   return y;
 }
 
 /** Write `x` into `target` at `offset` with `strides` (target's layout); modifies target in place. */
 function scatterInto(op: string, x: Tensor, target: Tensor, strides: number[], offset: number): void {
   if (!x.size) return;
-  const spec = { key: `layout:scatter:${x.dtype}`, source: () => fill(SRC.scatter, { T: x.dtype }) };
-  run(spec, [x, target], new Params().u32(x.size, x.rank, offset, 0).vec8(x.shape, 1).vec8(strides), grid1d(x.size, 256), op);
+  const k = kernel(`layout:scatter:${x.dtype}`, PARAMS, WG, () => ({ body: SRC.scatter, types: { T: x.dtype } }));
+  run(k, [x, target], { n: x.size, rank: x.rank, offset, shape: x.shape, stride: strides }, grid1d(x.size, WG), op);
 }
 
 /** Same data, new shape; one dimension may be -1. Shares storage (no copy). */

@@ -5,17 +5,25 @@ import source from '../shaders/softmax.wgsl';
 import { noGrad, record } from '../src/engine/autograd/graph.js';
 import { normAxis, numel, ShapeError } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
-import { fill, grid1d, out, Params, run, sections } from './common.js';
+import { grid1d, kernel, out, run, sections } from './common.js';
 import { div, exp, log, mul, sub } from './elementwise.js';
 import { sum } from './reduce.js';
 import { max } from './reduce-stats.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 
-/** Rows up to this length get one invocation each (64 rows × 2 passes × 128 ≪ llvmpipe's loop cap). */
+/** Rows up to this length get one invocation each (2 passes × 128 loop iterations). */
 const ROW_THRESHOLD = 128;
-/** Rows up to this length get one workgroup each (2 passes × 8192 iterations per workgroup). */
+/**
+ * Rows up to this length get one workgroup each (2 passes × 32 iterations per invocation); longer
+ * ones are reduced by many workgroups in chunks (one workgroup per row would leave a GPU idle).
+ */
 const TREE_LIMIT = 8192;
+const ROW_WG = 64;
+const TREE_WG = 256;
+
+const PARAMS = uniforms('Params', { rows: 'u32', C: 'u32', inner: 'u32' });
 
 type Form = 'softmax' | 'logSoftmax';
 
@@ -37,16 +45,16 @@ function softmaxKernel(op: Form, x: Tensor, axis: number): Tensor {
   const y = out(x.shape, 'f32', op);
   if (!x.size) return y;
   const tree = C > ROW_THRESHOLD;
-  const spec = {
-    key: `softmax:${op}:${tree ? 'tree' : 'rows'}`,
-    source: () => fill(tree ? SRC.tree : SRC.rows, { RESULT: RESULT[op] }),
-  };
-  run(spec, [x, y], new Params().u32(rows, C, inner, 0), tree ? grid1d(rows, 1) : grid1d(rows, 64), op);
+  const k = kernel(`softmax:${op}:${tree ? 'tree' : 'rows'}`, PARAMS, tree ? TREE_WG : ROW_WG, () => ({
+    body: tree ? SRC.tree : SRC.rows,
+    slots: { RESULT: RESULT[op] },
+  }));
+  run(k, [x, y], { rows, C, inner }, tree ? grid1d(rows, 1) : grid1d(rows, ROW_WG), op);
   return y;
 }
 
 /**
- * Very long rows (beyond one workgroup's loop budget) go through the chunked reductions instead:
+ * Very long rows (beyond TREE_LIMIT) go through the chunked reductions instead:
  * four dispatches rather than one, still stable. Not recorded: the callers record the fused rule.
  */
 function composed(op: Form, x: Tensor, axis: number): Tensor {

@@ -10,16 +10,13 @@ import source from '../shaders/upfirdn2d.wgsl';
 import { record } from '../src/engine/autograd/graph.js';
 import { ShapeError } from '../src/engine/tensor/shape.js';
 import { tensor, type Tensor } from '../src/engine/tensor/tensor.js';
-import { fill, grid1d, out, Params, run, sections } from './common.js';
+import { grid1d, kernel, out, run, sections } from './common.js';
+import { checkLoops } from './loop-budget.js';
+import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
 const WG = 64;
-/** Loop iterations a workgroup may run, summed over its invocations (see kernels/loop-budget.ts). */
-const LOOP_BUDGET = 32768;
-/**
- * Filters up to this many taps (8×8) run on `upfirdn2dFixed`; larger ones on the generic kernel. Its
- * workgroup then loops at most 64 taps × FIXED_PX outputs × WG times: within LOOP_BUDGET.
- */
+/** Filters up to this many taps (8×8) run on `upfirdn2dFixed`; larger ones on the generic kernel. */
 const FIXED_MAX_TAPS = 64;
 /**
  * Outputs per `upfirdn2dFixed` invocation along a row. Measured on llvmpipe (4×4 filter, batch 16,
@@ -28,6 +25,42 @@ const FIXED_MAX_TAPS = 64;
  * narrow rows (4 and 8 pixels) than 8.
  */
 const FIXED_PX = 4;
+
+const GENERIC = uniforms('Params', {
+  /** Output elements: N·C·outH·outW. */
+  n: 'u32',
+  inH: 'u32',
+  inW: 'u32',
+  outH: 'u32',
+  outW: 'u32',
+  upX: 'i32',
+  upY: 'i32',
+  downX: 'i32',
+  downY: 'i32',
+  padX0: 'i32',
+  padY0: 'i32',
+  fh: 'i32',
+  fw: 'i32',
+  /** 1: correlate with the filter as given (flip_filter=True). */
+  flip: 'u32',
+  /** 1: F holds fw taps used as the outer product f[ky]·f[kx]. */
+  separable: 'u32',
+  gain: 'f32',
+});
+
+const FIXED = uniforms('Params', {
+  /** Invocations: N·C·outH·segsPerRow. */
+  n: 'u32',
+  inH: 'u32',
+  inW: 'u32',
+  outH: 'u32',
+  outW: 'u32',
+  /** ⌈outW / PX⌉. */
+  segsPerRow: 'u32',
+  padX0: 'i32',
+  padY0: 'i32',
+  gain: 'f32',
+});
 
 /** [x0, x1, y0, y1]: zeros added before/after along x and y; negative values crop. */
 export type Pad4 = [number, number, number, number];
@@ -88,12 +121,12 @@ export function upfirdn2d(x: Tensor, filter: Tensor | null, opts: Upfirdn2dOptio
     throw new ShapeError(op, `the ${fh}×${fw} filter does not fit the upsampled, padded input: output would be ${outH}×${outW}`, [x.shape, filter?.shape ?? [1, 1]]);
   }
 
-  // Each invocation visits at most ⌈fh/up⌉·⌈fw/up⌉ input pixels; keep a workgroup's sum of loop
-  // iterations within the project's budget (half of llvmpipe's silent 65,535 cap).
-  const taps = Math.ceil(fh / upY) * Math.ceil(fw / upX);
-  if (taps * WG > LOOP_BUDGET) {
-    throw new ShapeError(op, `a ${fh}×${fw} filter at up ${upX}×${upY} needs ${taps} taps per output, above the ${LOOP_BUDGET / WG} one launch allows`, [x.shape, filter?.shape ?? [1, 1]]);
-  }
+  // Each output visits at most ⌈fh/up⌉·⌈fw/up⌉ input pixels (in ⌈fh/up⌉ rows); the fixed kernel's
+  // invocations make FIXED_PX outputs.
+  const rows = Math.ceil(fh / upY);
+  const taps = rows * Math.ceil(fw / upX);
+  const trips = fh * fw <= FIXED_MAX_TAPS ? FIXED_PX * (taps + rows) : taps + rows;
+  checkLoops(op, trips, [x.shape, filter?.shape ?? [1, 1]], `a ${fh}×${fw} filter at up ${upX}×${upY}`);
   const y = out([n, c, outH, outW], 'f32', op);
   if (y.size) {
     // The identity filter still goes through the kernel (one tap of value 1) to keep one code path.
@@ -102,9 +135,8 @@ export function upfirdn2d(x: Tensor, filter: Tensor | null, opts: Upfirdn2dOptio
     if (fh * fw <= FIXED_MAX_TAPS) {
       runFixed(op, x, f, y, { fh, fw, upX, upY, downX, downY, flip, separable }, [padX0, padY0], gain);
     } else {
-      const p = new Params().u32(y.size, inH, inW, outH, outW).i32(upX, upY, downX, downY, padX0, padY0, fh, fw);
-      p.u32(flip ? 1 : 0, separable ? 1 : 0).f32(gain);
-      run({ key: 'upfirdn2d', source: () => SRC.upfirdn2d }, [x, f, y], p, grid1d(y.size, WG), op);
+      const p = { n: y.size, inH, inW, outH, outW, upX, upY, downX, downY, padX0, padY0, fh, fw, flip: flip ? 1 : 0, separable: separable ? 1 : 0, gain };
+      run(kernel('upfirdn2d', GENERIC, WG, () => ({ body: SRC.upfirdn2d })), [x, f, y], p, grid1d(y.size, WG), op);
     }
     if (!filter) f.dispose();
   }
@@ -144,26 +176,24 @@ function runFixed(op: string, x: Tensor, f: Tensor, y: Tensor, k: FixedKernel, [
   const segsPerRow = Math.ceil(outW / px);
   const invocations = n * c * outH * segsPerRow;
   const flipName = k.flip ? 'corr' : 'conv';
-  const spec = {
-    key: `upfirdn2d:fixed:${k.fh}x${k.fw}:up${k.upX}x${k.upY}:down${k.downX}x${k.downY}:${flipName}:${k.separable ? 'sep' : '2d'}:px${px}`,
-    source: () =>
-      fill(SRC.upfirdn2dFixed, {
-        FH: k.fh,
-        FW: k.fw,
-        UPX: k.upX,
-        UPY: k.upY,
-        DOWNX: k.downX,
-        DOWNY: k.downY,
-        TY: Math.ceil(k.fh / k.upY),
-        TX: Math.ceil(k.fw / k.upX),
-        PX: px,
-        FY: k.flip ? 'ky' : 'FH - 1 - ky',
-        FX: k.flip ? 'kx' : 'FW - 1 - kx',
-        TAP: k.separable ? 'F[fy] * F[fx]' : 'F[fy * FW + fx]',
-      }),
-  };
-  const p = new Params().u32(invocations, inH, inW, outH, outW, segsPerRow).i32(padX0, padY0).f32(gain);
-  run(spec, [x, f, y], p, grid1d(invocations, WG), op);
+  const key = `upfirdn2d:fixed:${k.fh}x${k.fw}:up${k.upX}x${k.upY}:down${k.downX}x${k.downY}:${flipName}:${k.separable ? 'sep' : '2d'}:px${px}`;
+  const fixed = kernel(key, FIXED, WG, () => ({
+    body: SRC.upfirdn2dFixed,
+    consts: {
+      FH: ['i32', k.fh],
+      FW: ['i32', k.fw],
+      UPX: ['i32', k.upX],
+      UPY: ['i32', k.upY],
+      DOWNX: ['i32', k.downX],
+      DOWNY: ['i32', k.downY],
+      FLIP: ['bool', k.flip],
+      SEPARABLE: ['bool', k.separable],
+      TY: ['i32', Math.ceil(k.fh / k.upY)],
+      TX: ['i32', Math.ceil(k.fw / k.upX)],
+      PX: ['u32', px],
+    },
+  }));
+  run(fixed, [x, f, y], { n: invocations, inH, inW, outH, outW, segsPerRow, padX0, padY0, gain }, grid1d(invocations, WG), op);
 }
 
 export interface SetupFilterOptions {

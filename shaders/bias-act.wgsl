@@ -1,20 +1,18 @@
 // Fused bias + activation + gain + clamp (StyleGAN2-ADA's bias_act), forward and backward.
-// Templates: ACT is the activation of `v` (which may use P.alpha), SLOPE its slope as a function
+// Slots: ACT is the activation of `v` (which may use P.alpha), SLOPE its slope as a function
 // of the pre-gain output `r` (piecewise-linear activations only: the slope is a constant
 // per piece, so the backward is linear in the incoming gradient). Bias broadcasts along one axis:
 // element i reads bias[(i / P.inner) % P.channels].
 
 //!! forward
-struct Params { n: u32, inner: u32, channels: u32, hasBias: u32, alpha: f32, gain: f32, clampTo: f32, pad: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   var v = X[i];
   if (P.hasBias == 1u) { v += B[(i / P.inner) % P.channels]; }
@@ -27,16 +25,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 //!! backward
 // dx = dy · gain · act'(·) · [|y| < clamp], with the activation's piece read off the saved output y
 // (published: the sign of y / gain), so x need not be kept.
-struct Params { n: u32, alpha: f32, gain: f32, clampTo: f32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> DY: array<f32>;
 @group(0) @binding(2) var<storage, read> Y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let y = Y[i];
   let r = select(0.0, y / P.gain, P.gain != 0.0);

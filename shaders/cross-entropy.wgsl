@@ -2,9 +2,6 @@
 // seen as [outer, C, inner] with C the class axis, so a "row" (one position's C scores) is C
 // elements `inner` apart, and the class axis of NCHW needs no transpose.
 
-struct Params { rows: u32, C: u32, inner: u32, scale: f32 }
-@group(0) @binding(0) var<uniform> P: Params;
-
 fn rowBase(r: u32) -> u32 {
   return (r / P.inner) * P.C * P.inner + r % P.inner;
 }
@@ -14,19 +11,15 @@ fn rowOf(i: u32) -> u32 {
   return (i / (P.C * P.inner)) * P.inner + i % P.inner;
 }
 
-fn flatIndex(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
-  return (wid.y * nwg.x + wid.x) * 64u + lid.x;
-}
-
 //!! oneHot
 // Out[o, c, k] = (labels[o, k] == c). A label outside [0, C) matches no class: an all-zero row.
 @group(0) @binding(1) var<storage, read> Labels: array<i32>;
 @group(0) @binding(2) var<storage, read_write> Out: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = flatIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.rows * P.C) { return; }
   let c = i32((i / P.inner) % P.C);
   Out[i] = select(0.0, 1.0, Labels[rowOf(i)] == c);
@@ -40,10 +33,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(3) var<storage, read_write> Loss: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Stats: array<vec2<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let r = flatIndex(wid, nwg, lid);
+  let r = globalIndex(wid, nwg, lid);
   if (r >= P.rows) { return; }
   let base = rowBase(r);
   var m = -3.4e38;
@@ -70,10 +63,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(4) var<storage, read> G: array<f32>;
 @group(0) @binding(5) var<storage, read_write> Out: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = flatIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.rows * P.C) { return; }
   let st = Stats[rowOf(i)];
   Out[i] = G[0] * P.scale * (exp(X[i] - st.x) * st.y - T[i]);
@@ -86,10 +79,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(3) var<storage, read> G: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Out: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = flatIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.rows * P.C) { return; }
   Out[i] = -G[0] * P.scale * (X[i] - Stats[rowOf(i)].x);
 }

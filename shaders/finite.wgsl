@@ -4,15 +4,13 @@
 // no contention. The flags are read back with the loss at log iterations, never per step.
 
 //!! mark_non_finite
-struct Params { n: u32, slot: u32, iteration: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<u32>;
 @group(0) @binding(2) var<storage, read_write> Flags: array<atomic<u32>>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   if ((X[i] & 0x7f800000u) == 0x7f800000u) {
     atomicMin(&Flags[P.slot], P.iteration);

@@ -3,13 +3,6 @@
 // outside the image contribute nothing. One invocation per output element; no loops but the
 // compare-and-swap retry of the scatter below.
 
-struct Params { n: u32, channels: u32, inH: u32, inW: u32, outH: u32, outW: u32, pad0: u32, pad1: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-
-fn flatIndex(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
-  return (wid.y * nwg.x + wid.x) * 64u + lid.x;
-}
-
 // The four bilinear taps of one grid point: integer corner and fractional weights.
 struct Taps { x0: i32, y0: i32, fx: f32, fy: f32 }
 
@@ -30,10 +23,10 @@ fn inside(x: i32, y: i32) -> bool {
 @group(0) @binding(1) var<storage, read> Theta: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Grid: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = flatIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   let hw = P.outH * P.outW;
   if (i >= P.n * hw) { return; }
   let b = i / hw;
@@ -56,10 +49,10 @@ fn pixel(base: u32, x: i32, y: i32) -> f32 {
   return X[base + u32(y) * P.inW + u32(x)];
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = flatIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   let hw = P.outH * P.outW;
   if (i >= P.n * P.channels * hw) { return; }
   let nc = i / hw;
@@ -90,10 +83,10 @@ fn scatter(base: u32, x: i32, y: i32, v: f32) {
   }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = flatIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   let hw = P.outH * P.outW;
   if (i >= P.n * P.channels * hw) { return; }
   let nc = i / hw;

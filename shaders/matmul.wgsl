@@ -1,12 +1,15 @@
+//!! main
 // Batched matrix multiply: Out[z] = op(A[z]) · op(B[z]) (+ bias over columns), op = transpose or not.
-// The kernel is `main` plus one A loader and one B loader section, chosen by kernels/matmul.ts.
+// The kernel is `main` plus one A loader and one B loader section (each declaring its binding),
+// chosen by kernels/matmul.ts; TRANS_A and TRANS_B say which operands are stored transposed.
 //
-// Register tiles: each invocation accumulates TM rows × 4·TC columns in vec4 registers (sizes and
-// the unrolled statements come from kernels/matmul.ts), the invocations of a workgroup side by side
-// along N. So every A address depends only on the
-// workgroup, never on the invocation: divergence analysis sees a uniform address and llvmpipe and
-// lavapipe load it once for all SIMD lanes instead of gathering per lane. That, vec4 loads and K
-// stepping by 4 is what makes this beat shared-memory tiling ~2× on software adapters.
+// Register tiles: each invocation accumulates TM rows × 4·TC columns in vec4 registers (the sizes,
+// and the four slots DECLARE, STEP, TAIL and STORE holding the tile's statements unrolled, come from
+// kernels/matmul.ts), the WG invocations of a workgroup side by side along N. So every A address
+// depends only on the workgroup, never on the invocation: divergence analysis sees a uniform address
+// and llvmpipe and lavapipe load it once for all SIMD lanes instead of gathering per lane. That,
+// vec4 loads and K stepping by 4 is what makes this beat shared-memory tiling ~2× on software
+// adapters.
 //
 // Loaders return 4×4 blocks as mat4x4: aTile(m, k) column r = op(A)[m + r, k .. k+3] and
 // bTile(k, n) column j = op(B)[k + j, n .. n+3], so one step is `acc_r += bTile * aTile[r]`. vec4
@@ -16,28 +19,21 @@
 // columns past N read whatever WebGPU's robust access returns; neither is ever stored.
 //
 // Split-K: one dispatch covers k in [kBegin, kEnd); with `accumulate` it adds to what Out holds, so
-// long K runs as several dispatches (llvmpipe silently stops any loop after 65,535 iterations).
+// long K runs as several dispatches (software adapters cap an invocation's loops; see
+// kernels/loop-budget.ts).
 
-//!! main
-struct Params { M: u32, N: u32, K: u32, kBegin: u32,
-                kEnd: u32, accumulate: u32, hasBias: u32, tilesN: u32,
-                tiles: u32, batchRank: u32, batchBase: u32, pad: u32,
-                batchShape: array<vec4<u32>, 2>, aBatchStride: array<vec4<u32>, 2>,
-                bBatchStride: array<vec4<u32>, 2> }
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> A: array<{{A_TYPE}}>;
-@group(0) @binding(2) var<storage, read> B: array<{{B_TYPE}}>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Out: array<f32>;
 
-fn at8(v: array<vec4<u32>, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
-
 /** Offsets of op(A)[m, k] and op(B)[k, n] inside one matrix (they encode the transposes). */
-fn aIndex(m: u32, k: u32) -> u32 { return {{A_INDEX}}; }
-fn bIndex(k: u32, n: u32) -> u32 { return {{B_INDEX}}; }
-/** Element i of A / B, whether bound as scalars or vec4s. */
-fn aAt(i: u32) -> f32 { return {{A_AT}}; }
-fn bAt(i: u32) -> f32 { return {{B_AT}}; }
+fn aIndex(m: u32, k: u32) -> u32 {
+  if (TRANS_A) { return k * P.M + m; }
+  return m * P.K + k;
+}
+fn bIndex(k: u32, n: u32) -> u32 {
+  if (TRANS_B) { return n * P.K + k; }
+  return k * P.N + n;
+}
 
 /** op(B)[k, n .. n+3] elementwise (the K tail). */
 fn bRow(base: u32, k: u32, n: u32) -> vec4<f32> {
@@ -61,26 +57,19 @@ fn emit(outBase: u32, m: u32, n: u32, acc: vec4<f32>) {
   if (n + 2u < P.N) { Out[i + 2u] = v.z; }
 }
 
-@compute @workgroup_size({{WG}})
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let w = wid.y * nwg.x + wid.x;
-  let n0 = ((w % P.tilesN) * {{WG}}u + lid.x) * (4u * {{TC}}u);
+  let w = workgroupIndex(wid, nwg);
+  let n0 = ((w % P.tilesN) * WG + lid.x) * (4u * TC);
   // No barriers below, so invocations without work may leave (whole idle SIMD groups cost nothing).
   if (w >= P.tiles || n0 >= P.N) { return; }
-  let m0 = (w / P.tilesN) * {{TM}}u;
+  let m0 = (w / P.tilesN) * TM;
 
   let z = wid.z + P.batchBase;
-  var rem = z;
-  var aBase = 0u;
-  var bBase = 0u;
-  for (var d = i32(P.batchRank) - 1; d >= 0; d--) {
-    let s = at8(P.batchShape, u32(d));
-    let c = rem % s;
-    rem = rem / s;
-    aBase += c * at8(P.aBatchStride, u32(d));
-    bBase += c * at8(P.bBatchStride, u32(d));
-  }
+  let bases = stridedOffset2(z, P.batchRank, &P.batchShape, &P.aBatchStride, &P.bBatchStride);
+  let aBase = bases.x;
+  let bBase = bases.y;
   let last = P.M - 1u;
 
 {{DECLARE}}
@@ -100,6 +89,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 //!! aRowsVec
 // op(A) = A stored [M, K] with K % 4 == 0, bound as vec4s.
+@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
+fn aAt(i: u32) -> f32 { return A[i / 4u][i % 4u]; }
 fn aTile(base: u32, m: u32, k: u32) -> mat4x4<f32> {
   let last = P.M - 1u;
   return mat4x4<f32>(A[(base + min(m, last) * P.K + k) / 4u], A[(base + min(m + 1u, last) * P.K + k) / 4u],
@@ -108,6 +99,8 @@ fn aTile(base: u32, m: u32, k: u32) -> mat4x4<f32> {
 
 //!! aColsVec
 // op(A) = Aᵀ, A stored [K, M] with M % 4 == 0, bound as vec4s (m is a multiple of 4).
+@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
+fn aAt(i: u32) -> f32 { return A[i / 4u][i % 4u]; }
 fn aTile(base: u32, m: u32, k: u32) -> mat4x4<f32> {
   let i = (base + k * P.M + min(m, P.M - 4u)) / 4u;
   let q = P.M / 4u;
@@ -115,6 +108,8 @@ fn aTile(base: u32, m: u32, k: u32) -> mat4x4<f32> {
 }
 
 //!! aScalar
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+fn aAt(i: u32) -> f32 { return A[i]; }
 fn aRow(base: u32, m: u32, k: u32) -> vec4<f32> {
   let r = min(m, P.M - 1u);
   return vec4<f32>(aAt(base + aIndex(r, k)), aAt(base + aIndex(r, k + 1u)),
@@ -126,6 +121,8 @@ fn aTile(base: u32, m: u32, k: u32) -> mat4x4<f32> {
 
 //!! bRowsVec
 // op(B) = B stored [K, N] with N % 4 == 0, bound as vec4s.
+@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
+fn bAt(i: u32) -> f32 { return B[i / 4u][i % 4u]; }
 fn bTile(base: u32, k: u32, n: u32) -> mat4x4<f32> {
   let i = (base + k * P.N + n) / 4u;
   let q = P.N / 4u;
@@ -134,6 +131,8 @@ fn bTile(base: u32, k: u32, n: u32) -> mat4x4<f32> {
 
 //!! bColsVec
 // op(B) = Bᵀ, B stored [N, K] with K % 4 == 0, bound as vec4s.
+@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
+fn bAt(i: u32) -> f32 { return B[i / 4u][i % 4u]; }
 fn bTile(base: u32, k: u32, n: u32) -> mat4x4<f32> {
   let i = (base + n * P.K + k) / 4u;
   let q = P.K / 4u;
@@ -141,6 +140,8 @@ fn bTile(base: u32, k: u32, n: u32) -> mat4x4<f32> {
 }
 
 //!! bScalar
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+fn bAt(i: u32) -> f32 { return B[i]; }
 fn bTile(base: u32, k: u32, n: u32) -> mat4x4<f32> {
   return mat4x4<f32>(bRow(base, k, n), bRow(base, k + 1u, n), bRow(base, k + 2u, n), bRow(base, k + 3u, n));
 }

@@ -2,12 +2,11 @@
 //
 // Layout: weight W [O, K] with K = I·kk (kk = kh·kw), styles S [N, I]; u[n,o,j] = W[o,j]·S[n, j/kk];
 // the output is u·d with d[n,o] = rsqrt(Σ_j u² + eps) when demodulating (else d = 1).
-// Rows (n, o) are reduced by one 64-invocation workgroup each: every invocation strides over K and
-// a shared-memory tree sums the partials, so a workgroup's loop count stays ≈ 2K, far below
-// llvmpipe's 65,535-iteration cap (checked on the host).
+// Rows (n, o) are reduced by one workgroup of WG invocations each: every invocation strides over K
+// and a shared-memory tree sums the partials, so an invocation loops about 2K / WG times
+// (kernels/modulated-conv.ts checks the loop budget).
 
-const WG: u32 = 64u;
-var<workgroup> partial: array<f32, 64>;
+var<workgroup> partial: array<f32, WG>;
 
 // Sum of `v` over the workgroup; every invocation gets the total. Call from uniform control flow.
 fn workgroupSum(v: f32, lid: u32) -> f32 {
@@ -23,16 +22,14 @@ fn workgroupSum(v: f32, lid: u32) -> f32 {
 }
 
 //!! modulate
-struct Params { rows: u32, outC: u32, inC: u32, k: u32, kk: u32, demodulate: u32, eps: f32, pad: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> W: array<f32>;
 @group(0) @binding(2) var<storage, read> S: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid3: vec3<u32>) {
-  let row = wid.y * nwg.x + wid.x;   // n·O + o
+  let row = workgroupIndex(wid, nwg);   // n·O + o
   if (row >= P.rows) { return; }
   let lid = lid3.x;
   let n = row / P.outC;
@@ -54,17 +51,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 //!! rowStats
 // Backward, pass 1 (demodulation only): per row, d and c = d³·Σ_j g·u, so that the gradient of
 // the pre-demodulation weights is du = d·g − c·u.
-struct Params { rows: u32, outC: u32, inC: u32, k: u32, kk: u32, pad0: u32, eps: f32, pad1: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> G: array<f32>;
 @group(0) @binding(2) var<storage, read> W: array<f32>;
 @group(0) @binding(3) var<storage, read> S: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Stats: array<vec2<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid3: vec3<u32>) {
-  let row = wid.y * nwg.x + wid.x;
+  let row = workgroupIndex(wid, nwg);
   if (row >= P.rows) { return; }
   let lid = lid3.x;
   let n = row / P.outC;
@@ -85,8 +80,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // Backward, pass 2: dweight and dstyles in one launch. Workgroups [0, weightGroups) give one
 // dweight element per invocation (a short loop over the batch); each later workgroup reduces one
 // dstyles element (n, i) over its O·kk terms.
-struct Params { batch: u32, outC: u32, inC: u32, k: u32, kk: u32, demodulate: u32, weightGroups: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> G: array<f32>;
 @group(0) @binding(2) var<storage, read> W: array<f32>;
 @group(0) @binding(3) var<storage, read> S: array<f32>;
@@ -103,10 +96,10 @@ fn du(n: u32, o: u32, j: u32) -> f32 {
   return st.x * g - st.y * W[o * P.k + j] * S[n * P.inC + j / P.kk];
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid3: vec3<u32>) {
-  let group = wid.y * nwg.x + wid.x;
+  let group = workgroupIndex(wid, nwg);
   let lid = lid3.x;
   if (group < P.weightGroups) {
     let e = group * WG + lid;   // o·K + j

@@ -1,10 +1,12 @@
 // Batch normalisation (NCHW, statistics per channel over N·H·W) and layer normalisation (over the
-// last dimension). Each section declares its own uniforms; helpers here take everything as arguments.
+// last dimension). kernels/norm.ts declares each kernel's uniforms; helpers here take everything as
+// arguments.
 //
 // BatchNorm statistics and its backward's sums are per-channel reductions over N·H·W elements,
-// which may be 262,144 or more: llvmpipe stops a loop after ~65,535 iterations per workgroup, so they
-// run in two passes. Pass 1 gives each (channel, chunk) a workgroup of 256 that writes one vec2
-// partial; pass 2 (`sumPartials`) adds a channel's partials. The variance uses sums of d = x − x_ref,
+// which may be 262,144 or more: one workgroup per channel would leave most of the device idle (and
+// loop long, which software adapters cap), so they run in two passes. Pass 1 gives each (channel,
+// chunk) a workgroup of WG that writes one vec2 partial; pass 2 (`bnSumPartials`) adds a channel's
+// partials. The variance uses sums of d = x − x_ref,
 // shifted by the channel's first element, so that a large mean does not cancel the variance away.
 
 // Flat index of element k (of N·HW) of channel c in an NCHW tensor.
@@ -12,91 +14,85 @@ fn nchwIndex(c: u32, k: u32, C: u32, HW: u32) -> u32 {
   return ((k / HW) * C + c) * HW + k % HW;
 }
 
-var<workgroup> sSum: array<vec2<f32>, 256>;
+var<workgroup> sSum: array<vec2<f32>, WG>;
 
-// Tree-sum of sSum[0..n) (n a power of two ≤ 256, called by all n invocations), result in sSum[0].
-fn treeSum(lid: u32, n: u32) {
+// Tree-sum of sSum[0..WG) (WG a power of two, called by all invocations), result in sSum[0].
+fn treeSum(lid: u32) {
   workgroupBarrier();
-  for (var h = n / 2u; h > 0u; h = h >> 1u) {
+  for (var h = WG / 2u; h > 0u; h = h >> 1u) {
     if (lid < h) { sSum[lid] += sSum[lid + h]; }
     workgroupBarrier();
   }
 }
 
 //!! bnStatsPartial
-struct Params { C: u32, HW: u32, NHW: u32, chunk: u32, nChunks: u32, pad0: u32, pad1: u32, pad2: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Partials: array<vec2<f32>>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let w = wid.y * nwg.x + wid.x;
+  let w = workgroupIndex(wid, nwg);
   let c = w / P.nChunks;
   let valid = c < P.C;
   let xRef = select(0.0, X[nchwIndex(min(c, P.C - 1u), 0u, P.C, P.HW)], valid);
   var acc = vec2<f32>(0.0);
   if (valid) {
     let end = min(P.NHW, (w % P.nChunks + 1u) * P.chunk);
-    for (var k = (w % P.nChunks) * P.chunk + lid.x; k < end; k += 256u) {
+    for (var k = (w % P.nChunks) * P.chunk + lid.x; k < end; k += WG) {
       let d = X[nchwIndex(c, k, P.C, P.HW)] - xRef;
       acc += vec2<f32>(d, d * d);
     }
   }
   sSum[lid.x] = acc;
-  treeSum(lid.x, 256u);
+  treeSum(lid.x);
   if (lid.x == 0u && valid) { Partials[w] = sSum[0]; }
 }
 
 //!! bnGradPartial
 // Partial (Σ g, Σ g·x̂) with x̂ = (x − mean)·invstd.
-struct Params { C: u32, HW: u32, NHW: u32, chunk: u32, nChunks: u32, pad0: u32, pad1: u32, pad2: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 @group(0) @binding(3) var<storage, read> Stats: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read_write> Partials: array<vec2<f32>>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let w = wid.y * nwg.x + wid.x;
+  let w = workgroupIndex(wid, nwg);
   let c = w / P.nChunks;
   let valid = c < P.C;
   var acc = vec2<f32>(0.0);
   if (valid) {
     let st = Stats[c];
     let end = min(P.NHW, (w % P.nChunks + 1u) * P.chunk);
-    for (var k = (w % P.nChunks) * P.chunk + lid.x; k < end; k += 256u) {
+    for (var k = (w % P.nChunks) * P.chunk + lid.x; k < end; k += WG) {
       let i = nchwIndex(c, k, P.C, P.HW);
       let g = G[i];
       acc += vec2<f32>(g, g * (X[i] - st.x) * st.y);
     }
   }
   sSum[lid.x] = acc;
-  treeSum(lid.x, 256u);
+  treeSum(lid.x);
   if (lid.x == 0u && valid) { Partials[w] = sSum[0]; }
 }
 
 //!! bnSumPartials
-// One workgroup of 64 per channel adds its nChunks partials; the two components go to two tensors.
-struct Params { C: u32, nChunks: u32, pad0: u32, pad1: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
+// One workgroup per channel adds its nChunks partials; the two components go to two tensors.
 @group(0) @binding(1) var<storage, read> Partials: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read_write> SumA: array<f32>;
 @group(0) @binding(3) var<storage, read_write> SumB: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let c = wid.y * nwg.x + wid.x;
+  let c = workgroupIndex(wid, nwg);
   var acc = vec2<f32>(0.0);
   if (c < P.C) {
-    for (var j = lid.x; j < P.nChunks; j += 64u) { acc += Partials[c * P.nChunks + j]; }
+    for (var j = lid.x; j < P.nChunks; j += WG) { acc += Partials[c * P.nChunks + j]; }
   }
   sSum[lid.x] = acc;
-  treeSum(lid.x, 64u);
+  treeSum(lid.x);
   if (lid.x == 0u && c < P.C) {
     SumA[c] = sSum[0].x;
     SumB[c] = sSum[0].y;
@@ -107,8 +103,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // Per channel: batch mean and biased variance from the shifted sums; Stats = (mean, invstd) for the
 // backward, Affine = (scale, shift) with y = x·scale + shift; running statistics updated in place
 // with the unbiased variance, as PyTorch does.
-struct Params { C: u32, HW: u32, count: f32, eps: f32, momentum: f32, pad0: u32, pad1: u32, pad2: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> SumD: array<f32>;
 @group(0) @binding(3) var<storage, read> SumD2: array<f32>;
@@ -119,10 +113,10 @@ struct Params { C: u32, HW: u32, count: f32, eps: f32, momentum: f32, pad0: u32,
 @group(0) @binding(8) var<storage, read_write> Stats: array<vec2<f32>>;
 @group(0) @binding(9) var<storage, read_write> Affine: array<vec2<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let c = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+  let c = globalIndex(wid, nwg, lid);
   if (c >= P.C) { return; }
   let meanD = SumD[c] / P.count;
   let variance = max(SumD2[c] / P.count - meanD * meanD, 0.0);
@@ -137,8 +131,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 //!! bnPrepareEval
 // Per channel from the running statistics: Stats = (mean, invstd), Affine = (scale, shift).
-struct Params { C: u32, eps: f32, pad0: u32, pad1: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> RunMean: array<f32>;
 @group(0) @binding(2) var<storage, read> RunVar: array<f32>;
 @group(0) @binding(3) var<storage, read> Weight: array<f32>;
@@ -146,10 +138,10 @@ struct Params { C: u32, eps: f32, pad0: u32, pad1: u32 }
 @group(0) @binding(5) var<storage, read_write> Stats: array<vec2<f32>>;
 @group(0) @binding(6) var<storage, read_write> Affine: array<vec2<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let c = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+  let c = globalIndex(wid, nwg, lid);
   if (c >= P.C) { return; }
   let invstd = inverseSqrt(RunVar[c] + P.eps);
   Stats[c] = vec2<f32>(RunMean[c], invstd);
@@ -159,16 +151,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 //!! bnNormalize
 // y = x·scale[c] + shift[c].
-struct Params { n: u32, C: u32, HW: u32, pad0: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Affine: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let a = Affine[(i / P.HW) % P.C];
   Y[i] = X[i] * a.x + a.y;
@@ -176,8 +166,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 //!! bnGradInputTraining
 // dx = scale·(g − Σg/n − x̂·Σ(g·x̂)/n), the batch statistics' own dependence on x included.
-struct Params { n: u32, C: u32, HW: u32, count: f32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 @group(0) @binding(3) var<storage, read> Stats: array<vec2<f32>>;
@@ -186,10 +174,10 @@ struct Params { n: u32, C: u32, HW: u32, count: f32 }
 @group(0) @binding(6) var<storage, read> SumGX: array<f32>;
 @group(0) @binding(7) var<storage, read_write> DX: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let c = (i / P.HW) % P.C;
   let st = Stats[c];
@@ -198,38 +186,36 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 //!! lnForward
-// One workgroup of 64 per row of D: mean, then the variance around it (two passes over the row,
+// One workgroup per row of D: mean, then the variance around it (two passes over the row,
 // not E[x²] − E[x]²), then y = x̂·w + b. Stats = (mean, rstd) per row for the backward.
-struct Params { rows: u32, D: u32, eps: f32, pad0: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Weight: array<f32>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> Stats: array<vec2<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let r = wid.y * nwg.x + wid.x;
+  let r = workgroupIndex(wid, nwg);
   let valid = r < P.rows;
   let base = r * P.D;
   let n = select(0u, P.D, valid);
   var s = 0.0;
-  for (var k = lid.x; k < n; k += 64u) { s += X[base + k]; }
+  for (var k = lid.x; k < n; k += WG) { s += X[base + k]; }
   sSum[lid.x] = vec2<f32>(s, 0.0);
-  treeSum(lid.x, 64u);
+  treeSum(lid.x);
   let mean = sSum[0].x / f32(P.D);
   workgroupBarrier();
   var q = 0.0;
-  for (var k = lid.x; k < n; k += 64u) {
+  for (var k = lid.x; k < n; k += WG) {
     let d = X[base + k] - mean;
     q += d * d;
   }
   sSum[lid.x] = vec2<f32>(q, 0.0);
-  treeSum(lid.x, 64u);
+  treeSum(lid.x);
   let rstd = inverseSqrt(sSum[0].x / f32(P.D) + P.eps);
-  for (var k = lid.x; k < n; k += 64u) {
+  for (var k = lid.x; k < n; k += WG) {
     Y[base + k] = (X[base + k] - mean) * rstd * Weight[k] + Bias[k];
   }
   if (lid.x == 0u && valid) { Stats[r] = vec2<f32>(mean, rstd); }
@@ -238,8 +224,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 //!! lnBackward
 // Per row, with ĝ = g·w: dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)). Also writes g·x̂, whose sum over
 // rows is the weight's gradient.
-struct Params { rows: u32, D: u32, pad0: u32, pad1: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 @group(0) @binding(3) var<storage, read> Weight: array<f32>;
@@ -247,24 +231,24 @@ struct Params { rows: u32, D: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(5) var<storage, read_write> DX: array<f32>;
 @group(0) @binding(6) var<storage, read_write> GXhat: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let r = wid.y * nwg.x + wid.x;
+  let r = workgroupIndex(wid, nwg);
   let valid = r < P.rows;
   let base = r * P.D;
   let n = select(0u, P.D, valid);
   let st = select(vec2<f32>(0.0), Stats[min(r, P.rows - 1u)], valid);
   var acc = vec2<f32>(0.0);
-  for (var k = lid.x; k < n; k += 64u) {
+  for (var k = lid.x; k < n; k += WG) {
     let xhat = (X[base + k] - st.x) * st.y;
     let gh = G[base + k] * Weight[k];
     acc += vec2<f32>(gh, gh * xhat);
   }
   sSum[lid.x] = acc;
-  treeSum(lid.x, 64u);
+  treeSum(lid.x);
   let m = sSum[0] / f32(P.D);
-  for (var k = lid.x; k < n; k += 64u) {
+  for (var k = lid.x; k < n; k += WG) {
     let xhat = (X[base + k] - st.x) * st.y;
     let g = G[base + k];
     DX[base + k] = st.y * (g * Weight[k] - m.x - xhat * m.y);

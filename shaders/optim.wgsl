@@ -5,15 +5,13 @@
 
 //!! sgd
 // PyTorch's torch.optim.SGD without momentum: p −= lr·(g + wd·p).
-struct Params { n: u32, lr: f32, weight_decay: f32, pad: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> Param: array<f32>;
 @group(0) @binding(2) var<storage, read> Grad: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let p = Param[i];
   Param[i] = p - P.lr * (Grad[i] + P.weight_decay * p);
@@ -22,17 +20,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 //!! sgd_momentum
 // PyTorch's torch.optim.SGD with momentum: g' = g + wd·p; b = μ·b + (1 − dampening)·g', except on
 // the first step, where b = g'; p −= lr·(g' + μ·b) with nesterov, else p −= lr·b.
-struct Params { n: u32, first: u32, nesterov: u32, pad: u32,
-                lr: f32, momentum: f32, dampening: f32, weight_decay: f32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> Param: array<f32>;
 @group(0) @binding(2) var<storage, read> Grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Buf: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let p = Param[i];
   let g = Grad[i] + P.weight_decay * p;
@@ -48,19 +43,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // PyTorch's torch.optim.Adam / AdamW (amsgrad off): L2 decay adds wd·p to the gradient; decoupled
 // decay (AdamW) scales p by 1 − lr·wd first. m ← lerp(m, g, 1 − β1); v ← β2·v + (1 − β2)·g²;
 // p −= step_size · m / (√v / √(1 − β2^t) + eps), step_size = lr / (1 − β1^t).
-struct Params { n: u32, decoupled: u32, pad0: u32, pad1: u32,
-                lr: f32, beta1: f32, beta2: f32, eps: f32,
-                weight_decay: f32, step_size: f32, bias_correction2_sqrt: f32, pad2: f32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> Param: array<f32>;
 @group(0) @binding(2) var<storage, read> Grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> ExpAvg: array<f32>;
 @group(0) @binding(4) var<storage, read_write> ExpAvgSq: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   var p = Param[i];
   var g = Grad[i];
@@ -81,15 +72,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 //!! ema
 // Exponential moving average in place: target = α·target + (1 − α)·source (mean teacher, BatchNorm
 // running statistics).
-struct Params { n: u32, alpha: f32, pad0: u32, pad1: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> Target: array<f32>;
 @group(0) @binding(2) var<storage, read> Source: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   Target[i] = P.alpha * Target[i] + (1.0 - P.alpha) * Source[i];
 }

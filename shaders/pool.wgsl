@@ -4,16 +4,6 @@
 // needed. Every tensor is a stack of planes: element (plane, h, w) lives at (plane·H + h)·W + w, and
 // argmax indices are h·W + w within the plane of the (unpadded) input, as PyTorch returns them.
 
-struct Params { n: u32, inH: u32, inW: u32, outH: u32, outW: u32, kH: u32, kW: u32, sH: u32,
-                sW: u32, pH: u32, pW: u32, countIncludePad: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-
-const WG: u32 = {{WG}}u;
-
-fn itemIndex(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
-  return (wid.y * nwg.x + wid.x) * WG + lid.x;
-}
-
 // First input row (or column) of window `o`; negative inside the padding.
 fn windowStart(o: u32, stride: u32, pad: u32) -> i32 {
   return i32(o * stride) - i32(pad);
@@ -52,7 +42,7 @@ fn isNan(v: f32) -> bool {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = itemIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let ow = i % P.outW;
   let oh = (i / P.outW) % P.outH;
@@ -88,7 +78,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = itemIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let ow = i % P.outW;
   let oh = (i / P.outW) % P.outH;
@@ -113,7 +103,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = itemIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let iw = i % P.inW;
   let ih = (i / P.inW) % P.inH;
@@ -138,7 +128,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = itemIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let iw = i % P.inW;
   let ih = (i / P.inW) % P.inH;
@@ -167,7 +157,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = itemIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let plane = i / (P.outW * P.outH);
   Out[i] = X[plane * P.inH * P.inW + u32(Argmax[i])];

@@ -3,9 +3,6 @@
 // seed) to four independent u32 words, so any invocation computes its own numbers and results do
 // not depend on the dispatch geometry. Each invocation produces one block: four output elements.
 
-struct Params { n: u32, keyLo: u32, keyHi: u32, offLo: u32, offHi: u32, p: f32, scale: f32, pad: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-
 const PHILOX_M0: u32 = 0xD2511F53u;
 const PHILOX_M1: u32 = 0xCD9E8D57u;
 const PHILOX_W0: u32 = 0x9E3779B9u;
@@ -47,17 +44,13 @@ fn block(b: u32) -> vec4<u32> {
 // Uniform in [0, 1): the top 24 bits, exactly representable in f32.
 fn uniform01(w: u32) -> f32 { return f32(w >> 8u) * 5.9604644775390625e-8; }
 
-fn blockIndex(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
-  return (wid.y * nwg.x + wid.x) * 64u + lid.x;
-}
-
 //!! bits
 @group(0) @binding(1) var<storage, read_write> Out: array<u32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let b = blockIndex(wid, nwg, lid);
+  let b = globalIndex(wid, nwg, lid);
   if (b * 4u >= P.n) { return; }
   let w = block(b);
   for (var j = 0u; j < 4u; j++) {
@@ -68,10 +61,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 //!! uniform
 @group(0) @binding(1) var<storage, read_write> Out: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let b = blockIndex(wid, nwg, lid);
+  let b = globalIndex(wid, nwg, lid);
   if (b * 4u >= P.n) { return; }
   let w = block(b);
   for (var j = 0u; j < 4u; j++) {
@@ -85,10 +78,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 const TWO_PI: f32 = 6.283185307179586;
 
 // Box–Muller: two uniforms → two independent standard normals. u1 is taken from (0, 1] so log is finite.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let b = blockIndex(wid, nwg, lid);
+  let b = globalIndex(wid, nwg, lid);
   if (b * 4u >= P.n) { return; }
   let w = block(b);
   var z: vec4<f32>;
@@ -108,10 +101,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // Out = P.scale with probability P.p, else 0 (a keep-mask pre-scaled for inverted dropout).
 @group(0) @binding(1) var<storage, read_write> Out: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let b = blockIndex(wid, nwg, lid);
+  let b = globalIndex(wid, nwg, lid);
   if (b * 4u >= P.n) { return; }
   let w = block(b);
   for (var j = 0u; j < 4u; j++) {
@@ -125,10 +118,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(2) var<storage, read_write> Mask: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let b = blockIndex(wid, nwg, lid);
+  let b = globalIndex(wid, nwg, lid);
   if (b * 4u >= P.n) { return; }
   let w = block(b);
   for (var j = 0u; j < 4u; j++) {

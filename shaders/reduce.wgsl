@@ -1,47 +1,29 @@
 // Reductions over any set of axes. The input is seen as [kept…, reduced…] through two stride
-// vectors, so no transpose is needed. {{INIT}}/{{COMBINE}} define the reduction (sum, max, argmax).
+// vectors, so no transpose is needed. The slots INIT, COMBINE, MERGE and RESULT define the
+// reduction (sum, max, argmax; kernels/reduce.ts), RED_OFFSET the offset of reduced
+// element k (one strided run, or the general walk). T is the input's element type, TOut the output's.
 // `rowwise`: one invocation per output (few reduced elements). `tree`: one workgroup per (output,
-// chunk of the reduced elements), 256 invocations striding over the chunk, then a shared-memory tree.
-// Long reductions run as two passes over chunks: llvmpipe caps a loop at 65,535 iterations per
-// workgroup (it silently stops early), and on real GPUs one workgroup per output starves the device.
+// chunk of the reduced elements), WG invocations striding over the chunk, then a shared-memory tree.
+// Long reductions run as two passes over chunks: on real GPUs one workgroup per output starves the
+// device, and a chunk keeps each invocation's loop short (software adapters cap loops, see
+// kernels/loop-budget.ts).
 
-struct Params { nOut: u32, nRed: u32, rankK: u32, rankR: u32,
-                kShape: array<vec4<u32>, 2>, kStride: array<vec4<u32>, 2>,
-                rShape: array<vec4<u32>, 2>, rStride: array<vec4<u32>, 2>, scale: f32,
-                chunk: u32, nChunks: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> X: array<{{T}}>;
-@group(0) @binding(2) var<storage, read_write> Out: array<{{TOUT}}>;
-
-fn at8(v: array<vec4<u32>, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
+@group(0) @binding(1) var<storage, read> X: array<T>;
+@group(0) @binding(2) var<storage, read_write> Out: array<TOut>;
 
 fn baseOffset(o: u32) -> u32 {
-  var rem = o;
-  var off = 0u;
-  for (var d = i32(P.rankK) - 1; d >= 0; d--) {
-    let s = at8(P.kShape, u32(d));
-    off += (rem % s) * at8(P.kStride, u32(d));
-    rem = rem / s;
-  }
-  return off;
+  return stridedOffset(o, P.rankK, &P.kShape, &P.kStride);
 }
 
 fn redOffsetStrided(k: u32) -> u32 {
-  var rem = k;
-  var off = 0u;
-  for (var d = i32(P.rankR) - 1; d >= 0; d--) {
-    let s = at8(P.rShape, u32(d));
-    off += (rem % s) * at8(P.rStride, u32(d));
-    rem = rem / s;
-  }
-  return off;
+  return stridedOffset(k, P.rankR, &P.rShape, &P.rStride);
 }
 
 //!! rowwise
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let o = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+  let o = globalIndex(wid, nwg, lid);
   if (o >= P.nOut) { return; }
   let base = baseOffset(o);
   var acc: f32 = {{INIT}};
@@ -54,13 +36,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 //!! tree
-var<workgroup> sAcc: array<f32, 256>;
-var<workgroup> sArg: array<u32, 256>;
+var<workgroup> sAcc: array<f32, WG>;
+var<workgroup> sArg: array<u32, WG>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let w = wid.y * nwg.x + wid.x;
+  let w = workgroupIndex(wid, nwg);
   let o = w / P.nChunks;
   let valid = o < P.nOut;
   let base = select(0u, baseOffset(o), valid);
@@ -68,7 +50,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var acc: f32 = {{INIT}};
   var arg: u32 = 0u;
   if (valid) {
-    for (var k = (w % P.nChunks) * P.chunk + lid.x; k < kEnd; k += 256u) {
+    for (var k = (w % P.nChunks) * P.chunk + lid.x; k < kEnd; k += WG) {
       let v = f32(X[base + {{RED_OFFSET}}]);
       {{COMBINE}}
     }
@@ -76,7 +58,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   sAcc[lid.x] = acc;
   sArg[lid.x] = arg;
   workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
     if (lid.x < s) {
       let v = sAcc[lid.x + s];
       let k = sArg[lid.x + s];

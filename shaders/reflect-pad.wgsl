@@ -3,13 +3,6 @@
 // deterministic: an input pixel receives from at most three positions per axis (itself and one
 // mirror image on each side, since every pad is smaller than the axis).
 
-struct Params { n: u32, inH: u32, inW: u32, outH: u32, outW: u32, top: u32, left: u32, bottom: u32, right: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-
-fn flatIndex(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
-  return (wid.y * nwg.x + wid.x) * 64u + lid.x;
-}
-
 //!! pad
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Out: array<f32>;
@@ -20,10 +13,10 @@ fn mirrorIndex(i: i32, size: i32) -> u32 {
   return u32(i);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = flatIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let plane = i / (P.outH * P.outW);
   let x = mirrorIndex(i32(i % P.outW) - i32(P.left), i32(P.inW));
@@ -43,10 +36,10 @@ fn sources(i: u32, size: u32, before: u32, after: u32) -> vec3<i32> {
   return vec3<i32>(direct, left, right);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = flatIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let plane = i / (P.inH * P.inW);
   let xs = sources(i % P.inW, P.inW, P.left, P.right);

@@ -9,12 +9,6 @@ struct Taps { i0: u32, i1: u32, w0: f32, w1: f32 }
 // Marks an unused second tap: no index equals it.
 const NO_TAP: u32 = 0xffffffffu;
 
-const WG: u32 = {{WG}}u;
-
-fn itemIndex(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
-  return (wid.y * nwg.x + wid.x) * WG + lid.x;
-}
-
 // ATen's compute_source_index_and_lambda: align_corners maps o to scale·o with
 // scale = (in − 1)/(out − 1); otherwise half-pixel centres scale·(o + ½) − ½ with scale = in/out,
 // clamped at 0 (the clamp PyTorch applies for align_corners=False).
@@ -38,6 +32,12 @@ fn nearestTaps(o: u32, inLen: u32, outLen: u32, scale: f32, alignCorners: bool) 
   return Taps(min(u32(floor(f32(o) * scale)), inLen - 1u), NO_TAP, 1.0, 0.0);
 }
 
+// The taps of output o along one axis in the kernel's mode (NEAREST is a constant).
+fn taps(o: u32, inLen: u32, outLen: u32, scale: f32, alignCorners: bool) -> Taps {
+  if (NEAREST) { return nearestTaps(o, inLen, outLen, scale, alignCorners); }
+  return linearTaps(o, inLen, outLen, scale, alignCorners);
+}
+
 // A superset [lo, hi] of the outputs whose taps can touch input `i`: those whose source coordinate
 // lies in (i − 1, i + 1) — (i − 1, i + 1) contains every linear tap's source, [i, i + 1) every
 // nearest one — widened by one output each side against rounding. The adjoint re-derives each
@@ -48,7 +48,7 @@ fn candidateOutputs(i: u32, inLen: u32, outLen: u32, scale: f32, alignCorners: b
   }
   var a = (f32(i) - 1.0) / scale;
   var b = (f32(i) + 1.0) / scale;
-  if ({{NEAREST}}) {
+  if (NEAREST) {
     a = f32(i) / scale;
   } else if (!alignCorners) {
     a = (f32(i) - 0.5) / scale - 0.5;
@@ -63,16 +63,13 @@ fn candidateOutputs(i: u32, inLen: u32, outLen: u32, scale: f32, alignCorners: b
 }
 
 //!! bilinear
-struct Params { n: u32, inH: u32, inW: u32, outH: u32, outW: u32, alignCorners: u32,
-                scaleH: f32, scaleW: f32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Out: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = itemIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let ow = i % P.outW;
   let oh = (i / P.outW) % P.outH;
@@ -88,16 +85,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 //!! nearest
-struct Params { n: u32, inH: u32, inW: u32, outH: u32, outW: u32, alignCorners: u32,
-                scaleH: f32, scaleW: f32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Out: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = itemIndex(wid, nwg, lid);
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let ow = i % P.outW;
   let oh = (i / P.outW) % P.outH;
@@ -110,15 +104,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 //!! adjoint
 // One axis of the adjoint. G is [outer, outLen, inner], Out is [outer, inLen, inner]:
 // Out[a, i, b] = Σ_o (weight of tap i in output o) · G[a, o, b].
-struct Params { n: u32, inLen: u32, outLen: u32, inner: u32, alignCorners: u32, scale: f32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> G: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Out: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let e = itemIndex(wid, nwg, lid);
+  let e = globalIndex(wid, nwg, lid);
   if (e >= P.n) { return; }
   let b = e % P.inner;
   let i = (e / P.inner) % P.inLen;
@@ -127,7 +119,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let r = candidateOutputs(i, P.inLen, P.outLen, P.scale, ac);
   var acc = 0.0;
   for (var o = r.x; o <= r.y; o++) {
-    let t = {{TAPS}}(o, P.inLen, P.outLen, P.scale, ac);
+    let t = taps(o, P.inLen, P.outLen, P.scale, ac);
     let g = G[gBase + o * P.inner];
     if (t.i0 == i) { acc += t.w0 * g; }
     if (t.i1 == i) { acc += t.w1 * g; }

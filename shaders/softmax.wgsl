@@ -1,13 +1,11 @@
 // Softmax and log-softmax along one axis of any tensor, in one kernel. The input is seen as
 // [outer, C, inner] (C = the axis), so a row is C elements `inner` apart: no transpose is needed for
 // the class axis of NCHW. Numerically stable: an online pass keeps the running maximum m and the
-// sum s of exp(x − m), rescaling s whenever m grows; a second pass writes {{RESULT}} of x, m and s.
-// `rows`: one invocation per row (short rows). `tree`: one workgroup of 256 per row, merging the
-// invocations' (m, s) pairs in shared memory. Rows longer than the tree's budget never reach this
-// shader (llvmpipe stops a loop after ~65,535 iterations per workgroup; see kernels/softmax.ts).
+// sum s of exp(x − m), rescaling s whenever m grows; a second pass writes the slot RESULT (an
+// expression in x, m and s). `rows`: one invocation per row (short rows). `tree`: one workgroup of
+// WG per row, merging the invocations' (m, s) pairs in shared memory. Longer rows never reach this
+// shader: they run as chunked reductions over many workgroups (kernels/softmax.ts).
 
-struct Params { rows: u32, C: u32, inner: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 
@@ -29,10 +27,10 @@ fn pushMs(a: vec2<f32>, x: f32) -> vec2<f32> {
 }
 
 //!! rows
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let r = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+  let r = globalIndex(wid, nwg, lid);
   if (r >= P.rows) { return; }
   let base = rowBase(r);
   var ms = vec2<f32>(-3.4e38, 0.0);
@@ -48,29 +46,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 //!! tree
-var<workgroup> sMs: array<vec2<f32>, 256>;
+var<workgroup> sMs: array<vec2<f32>, WG>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let r = wid.y * nwg.x + wid.x;
+  let r = workgroupIndex(wid, nwg);
   // Uniform control flow for the barriers: out-of-range workgroups still take part, writing nothing.
   let valid = r < P.rows;
   let base = select(0u, rowBase(r), valid);
   let n = select(0u, P.C, valid);
   var ms = vec2<f32>(-3.4e38, 0.0);
-  for (var c = lid.x; c < n; c += 256u) {
+  for (var c = lid.x; c < n; c += WG) {
     ms = pushMs(ms, X[base + c * P.inner]);
   }
   sMs[lid.x] = ms;
   workgroupBarrier();
-  for (var h = 128u; h > 0u; h = h >> 1u) {
+  for (var h = WG / 2u; h > 0u; h = h >> 1u) {
     if (lid.x < h) { sMs[lid.x] = mergeMs(sMs[lid.x], sMs[lid.x + h]); }
     workgroupBarrier();
   }
   let m = sMs[0].x;
   let s = sMs[0].y;
-  for (var c = lid.x; c < n; c += 256u) {
+  for (var c = lid.x; c < n; c += WG) {
     let x = X[base + c * P.inner];
     Y[base + c * P.inner] = {{RESULT}};
   }

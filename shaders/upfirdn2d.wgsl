@@ -13,19 +13,6 @@ fn floorDiv(a: i32, b: i32) -> i32 {
 }
 
 //!! upfirdn2d
-struct Params {
-  n: u32,             // output elements: N·C·outH·outW
-  inH: u32, inW: u32,
-  outH: u32, outW: u32,
-  upX: i32, upY: i32,
-  downX: i32, downY: i32,
-  padX0: i32, padY0: i32,
-  fh: i32, fw: i32,
-  flip: u32,          // 1: correlate with the filter as given (flip_filter=True)
-  separable: u32,     // 1: F holds fw taps used as the outer product f[ky]·f[kx]
-  gain: f32,
-}
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> F: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
@@ -38,10 +25,10 @@ fn tap(ky: i32, kx: i32) -> f32 {
   return F[fy * P.fw + fx];
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let ox = i32(i % P.outW);
   let oy = i32((i / P.outW) % P.outH);
@@ -71,39 +58,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // have constant trip counts that llvmpipe unrolls, and PX adjacent outputs of a row per invocation
 // (at up = down = 1 they share their input and filter loads). Taps that fall outside the filter or
 // the input still load (from a clamped index) and are masked, which keeps the loop bodies branch-free.
-const FH: i32 = {{FH}};
-const FW: i32 = {{FW}};
-const UPX: i32 = {{UPX}};
-const UPY: i32 = {{UPY}};
-const DOWNX: i32 = {{DOWNX}};
-const DOWNY: i32 = {{DOWNY}};
-const TY: i32 = {{TY}};   // ⌈FH / UPY⌉: input rows one output's window can touch
-const TX: i32 = {{TX}};   // ⌈FW / UPX⌉
-const PX: u32 = {{PX}}u;  // outputs per invocation along x
-struct Params {
-  n: u32,             // invocations: N·C·outH·segsPerRow
-  inH: u32, inW: u32,
-  outH: u32, outW: u32,
-  segsPerRow: u32,    // ⌈outW / PX⌉
-  padX0: i32, padY0: i32,
-  gain: f32,
-}
-@group(0) @binding(0) var<uniform> P: Params;
+// Compiled in (kernels/upfirdn2d.ts): the filter size FH × FW, the factors UPX, UPY, DOWNX, DOWNY,
+// FLIP and SEPARABLE as in `upfirdn2d`, TY = ⌈FH / UPY⌉ and TX = ⌈FW / UPX⌉ (the input rows and
+// columns one output's window can touch) and PX, the outputs per invocation along x.
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> F: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
 
 fn tap(ky: i32, kx: i32) -> f32 {
   // Convolution (not flipped) reads the filter back to front.
-  let fy = {{FY}};
-  let fx = {{FX}};
-  return {{TAP}};
+  let fy = select(FH - 1 - ky, ky, FLIP);
+  let fx = select(FW - 1 - kx, kx, FLIP);
+  if (SEPARABLE) { return F[fy] * F[fx]; }
+  return F[fy * FW + fx];
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+  let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let ox0 = (i % P.segsPerRow) * PX;
   let oy = i32((i / P.segsPerRow) % P.outH);
