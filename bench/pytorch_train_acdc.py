@@ -33,8 +33,11 @@ import h5py
 import numpy as np
 import scipy.ndimage as ndi
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'test', 'golden'))
+from generate_unet import PUBLISHED_DROPOUT, UNet  # noqa: E402  (the one PyTorch UNet of the project)
 
 M32 = 0xFFFFFFFF
 
@@ -282,86 +285,8 @@ def prepare_batch(data, indices, size, rng):
     return images, labels, augs
 
 
-# ---------------------------------------------------------------------------------------------
-# The SSL4MIS/BCP UNet (../shared/SRA-SEG-NOTES.md, src/models/unet.ts), PyTorch names.
-
-
-class ConvBlock(nn.Module):
-    def __init__(self, cin, cout, p):
-        super().__init__()
-        self.conv_conv = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.LeakyReLU(0.01), nn.Dropout(p),
-            nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.LeakyReLU(0.01))
-
-    def forward(self, x):
-        return self.conv_conv(x)
-
-
-class DownBlock(nn.Module):
-    def __init__(self, cin, cout, p):
-        super().__init__()
-        self.maxpool_conv = nn.Sequential(nn.MaxPool2d(2), ConvBlock(cin, cout, p))
-
-    def forward(self, x):
-        return self.maxpool_conv(x)
-
-
-class UpBlock(nn.Module):
-    def __init__(self, c_deep, c_skip, cout):
-        super().__init__()
-        self.conv1x1 = nn.Conv2d(c_deep, c_skip, 1)
-        self.conv = ConvBlock(2 * c_skip, cout, 0.0)
-
-    def forward(self, deep, skip):
-        up = F.interpolate(self.conv1x1(deep), size=skip.shape[2:], mode='bilinear', align_corners=True)
-        return self.conv(torch.cat([skip, up], 1))
-
-
-class Encoder(nn.Module):
-    def __init__(self, f, d):
-        super().__init__()
-        self.in_conv = ConvBlock(1, f[0], d[0])
-        self.down1 = DownBlock(f[0], f[1], d[1])
-        self.down2 = DownBlock(f[1], f[2], d[2])
-        self.down3 = DownBlock(f[2], f[3], d[3])
-        self.down4 = DownBlock(f[3], f[4], d[4])
-
-    def forward(self, x):
-        feats = [self.in_conv(x)]
-        for block in (self.down1, self.down2, self.down3, self.down4):
-            feats.append(block(feats[-1]))
-        return feats
-
-
-class Decoder(nn.Module):
-    def __init__(self, f, classes):
-        super().__init__()
-        self.up1 = UpBlock(f[4], f[3], f[3])
-        self.up2 = UpBlock(f[3], f[2], f[2])
-        self.up3 = UpBlock(f[2], f[1], f[1])
-        self.up4 = UpBlock(f[1], f[0], f[0])
-        self.out_conv = nn.Conv2d(f[0], classes, 3, padding=1)
-
-    def forward(self, feats):
-        x = self.up1(feats[4], feats[3])
-        x = self.up2(x, feats[2])
-        x = self.up3(x, feats[1])
-        x = self.up4(x, feats[0])
-        return self.out_conv(x)
-
-
-class UNet(nn.Module):
-    def __init__(self, classes=4, f=(16, 32, 64, 128, 256), d=(0.05, 0.1, 0.2, 0.3, 0.5)):
-        super().__init__()
-        self.encoder = Encoder(f, d)
-        self.decoder = Decoder(f, classes)
-
-    def forward(self, x):
-        return self.decoder(self.encoder(x))
-
-
 def supervised_loss(logits, labels):
-    """src/losses/segmentation.ts: 0.5·(CE + Dice), Dice on softmax per class pooled over the batch."""
+    """src/train/supervised-loss.ts: 0.5·(CE + Dice), Dice on softmax per class pooled over the batch."""
     onehot = F.one_hot(labels, logits.shape[1]).permute(0, 3, 1, 2).float()
     probs = logits.softmax(1)
     inter = (probs * onehot).sum((0, 2, 3))
@@ -509,7 +434,7 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    model = UNet()
+    model = UNet([16, 32, 64, 128, 256], 4, PUBLISHED_DROPOUT)
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay)
     names = data.val_volumes[:a.val_volumes] if a.val_volumes else data.val_volumes
     n_params = sum(p.numel() for p in model.parameters())

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-// Re-scores training runs from their logs for docs/RESULTS.md, with honest model selection: each run's
-// best validation is chosen on the selection half of the validation patients (src/data/val-split.ts)
-// and reported on the other half; the last validation is reported too. Works on any run folder whose
-// validation rows carry per-volume Dice (the engine's trainers since --val-split, the PyTorch twin).
+// Re-scores training runs from their logs for docs/RESULTS.md, with honest model selection
+// (scripts/run-scores.mjs: best on the selection half of the validation patients, reported on the
+// other half; the last validation too).
 // Prints, per method, mean ± sample standard deviation over seeds (per class and mean), and each
 // method's paired difference to a control method (same seeds), with a two-sided t interval.
 //
@@ -11,13 +10,11 @@
 //               trailing -sN); a run's log is <run>/log.jsonl or <run>/selftrain/log.jsonl
 //   --control NAME   the method the others are compared with, seed by seed
 //   --json FILE      also write the numbers as JSON
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { splitValidation } from '../dist/index.js';
+import { analyseRun, classNames } from './run-scores.mjs';
 
-// Class names by the number of foreground classes a log's per-volume rows carry.
-const CLASS_NAMES = { 3: ['RV', 'Myo', 'LV'], 1: ['vessel'] };
-let CLASSES = CLASS_NAMES[3];
+let CLASSES = classNames(3);
 const args = process.argv.slice(2);
 let control = null;
 let jsonOut = null;
@@ -39,44 +36,6 @@ function expand(pattern) {
   return existsSync(dir) ? readdirSync(dir).filter((f) => re.test(f)).sort().map((f) => join(dir, f)) : [];
 }
 
-function logOf(run) {
-  for (const p of [join(run, 'selftrain', 'log.jsonl'), join(run, 'log.jsonl')]) if (existsSync(p)) return p;
-  return null;
-}
-
-/** Literature convention: a missed structure (empty prediction) scores Dice 0. */
-const meanOver = (perVolume, names, k) => names.reduce((s, n) => s + (perVolume[n][k] ?? 0), 0) / names.length;
-
-/** Per-class Dice over `names`, and their mean. */
-function score(perVolume, names) {
-  const perClass = CLASSES.map((_, k) => meanOver(perVolume, names, k));
-  return { mean: perClass.reduce((a, b) => a + b, 0) / perClass.length, perClass };
-}
-
-function analyse(run) {
-  const path = logOf(run);
-  if (!path) return null;
-  const rows = readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const vals = rows.filter((r) => r.val?.perVolume);
-  if (!vals.length) return null;
-  const names = Object.keys(vals[0].val.perVolume);
-  const k = vals[0].val.perVolume[names[0]].length;
-  CLASSES = CLASS_NAMES[k] ?? Array.from({ length: k }, (_, i) => `class ${i + 1}`);
-  const select = splitValidation(names, 'select');
-  const report = splitValidation(names, 'report');
-  const scored = vals.map((r) => ({ iteration: r.iteration, select: score(r.val.perVolume, select).mean, report: score(r.val.perVolume, report) }));
-  let best = scored[0];
-  for (const s of scored) if (s.select > best.select) best = s;
-  const last = scored.reduce((a, b) => (b.iteration > a.iteration ? b : a));
-  const seconds = rows.reduce((m, r) => Math.max(m, r.seconds ?? r.wallSeconds ?? 0), 0);
-  const seed = Number(/-s(\d+)$/.exec(run)?.[1] ?? NaN);
-  // Complete: the last validation is at the run's configured length (config.json at the run's top).
-  const config = existsSync(join(run, 'config.json')) ? JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) : {};
-  const length = config.selfIterations ?? config.iterations;
-  const complete = length === undefined || last.iteration >= length;
-  return { run, seed, best, last, seconds, validations: scored.length, complete };
-}
-
 const stats = (xs) => {
   const n = xs.length;
   const mean = xs.reduce((a, b) => a + b, 0) / n;
@@ -88,7 +47,8 @@ const T95 = [NaN, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262
 const pct = (x) => (Number.isFinite(x) ? (100 * x).toFixed(1) : '–');
 const pm = (s) => `${pct(s.mean)} ± ${pct(s.sd)}`;
 
-const analysed = groups.map((g) => ({ name: g.name, runs: g.runs.map(analyse).filter(Boolean) }));
+const analysed = groups.map((g) => ({ name: g.name, runs: g.runs.map(analyseRun).filter(Boolean) }));
+CLASSES = analysed.flatMap((g) => g.runs)[0]?.classes ?? CLASSES;
 // Runs still going (or stopped early) are listed, not averaged.
 for (const g of analysed) for (const r of g.runs.filter((x) => !x.complete)) console.error(`left out (incomplete): ${r.run} at iteration ${r.last.iteration}`);
 const results = analysed.map((g) => ({ name: g.name, runs: g.runs.filter((x) => x.complete) }));

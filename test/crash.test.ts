@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from '../src/index.js';
+import { tinyPhantom, tinyReals, tinySemi, tinyStyleGan } from './tiny-runs.js';
 import { tempDir } from './fixtures.js';
 import { quiet, rejects } from './helpers.js';
 
@@ -75,36 +76,11 @@ const growingDice: E.Validator = async (model) => {
   return { volumes: [], report: {} as never, summary: { meanDice: d, meanHd95: null, perClassDice: [d] } };
 };
 
-const semi = (out: string, resume = false): E.SemiConfig => ({
-  method: 'bcp',
-  preIterations: 4,
-  selfIterations: 2,
-  labeledBatch: 2,
-  unlabeledBatch: 2,
-  lr: 0.01,
-  momentum: 0.9,
-  weightDecay: 1e-4,
-  seed: 9,
-  size: 32,
-  valEvery: 2,
-  logEvery: 1,
-  out,
-  resume,
-  validate: growingDice,
-  emaAlpha: 0.99,
-  teacherMode: 'train',
-  largestComponent: true,
-  softMix: true,
-  softLoss: true,
-  blend: 'avgpool3',
-  zeroPad: false,
-  sa: false,
-});
-const semiData = () => new E.PhantomDataset({ seed: 3, size: 32, trainSlices: 16, labeledSlices: 6, valVolumes: 1, volumeDepth: 3 });
+const semi = (out: string, resume = false) => tinySemi(out, 'bcp', { preIterations: 4, selfIterations: 2, resume, validate: growingDice });
 
 test('bcp: a crash between model_last and model_best at the end of pre-training, then resume: self-training starts from the right best student', async () => {
   const dir = tempDir('crash-semi');
-  await quiet(() => E.trainSemiSupervised(semiData(), semi(join(dir, 'straight'))));
+  await quiet(() => E.trainSemiSupervised(tinyPhantom(), semi(join(dir, 'straight'))));
   const out = join(dir, 'crashed');
   // Pre-training exports at 2 (model_last, model_best) and at 4: stop after the 3rd (model_last of 4).
   let exports = 0;
@@ -112,54 +88,30 @@ test('bcp: a crash between model_last and model_best at the end of pre-training,
     if (label === 'export' && ++exports === 3) throw new Error('crash between exports');
   });
   try {
-    await rejects(() => quiet(() => E.trainSemiSupervised(semiData(), semi(out))), /crash between exports/);
+    await rejects(() => quiet(() => E.trainSemiSupervised(tinyPhantom(), semi(out))), /crash between exports/);
   } finally {
     E.onCrashPoint(null);
   }
   assert.is(E.readSafetensorsMetadata(join(out, 'pretrain/model_best.safetensors')).iteration, '2', 'model_best is behind the checkpoint (best at 4)');
-  await quiet(() => E.trainSemiSupervised(semiData(), semi(out, true)));
+  await quiet(() => E.trainSemiSupervised(tinyPhantom(), semi(out, true)));
   assert.is(E.readSafetensorsMetadata(join(out, 'pretrain/model_best.safetensors')).iteration, '4');
   for (const stage of ['pretrain', 'selftrain']) assert.equal(trajectory(join(out, stage, 'log.jsonl')), trajectory(join(dir, 'straight', stage, 'log.jsonl')), stage);
   assert.equal(tensorsOf(join(out, 'selftrain/teacher_last.safetensors')), tensorsOf(join(dir, 'straight/selftrain/teacher_last.safetensors')));
 });
 
-const gan = (out: string, resume = false): E.StyleGanTrainConfig => ({
-  ...E.STYLEGAN_TRAIN_DEFAULTS,
-  out,
-  resume,
-  seed: 5,
-  kimg: 0.016, // 4 minibatches of 4
-  batch: 4,
-  zDim: 8,
-  wDim: 8,
-  mappingLayers: 2,
-  channelBase: 64,
-  channelMax: 8,
-  r1Gamma: 0.5,
-  r1Interval: 2,
-  plWeight: 2,
-  plInterval: 2,
-  emaKimg: 0.01,
-  augment: 'ada',
-  adaKimg: 0.01,
-  adaInterval: 1,
-  snapshotKimg: 0.008, // checkpoint every 2 minibatches
-  logEvery: 1,
-  gridImages: 4,
-});
-const reals = () => E.RealImageSet.fromDataset(new E.PhantomDataset({ seed: 2, size: 16, trainSlices: 12, labeledSlices: 8, valVolumes: 1, volumeDepth: 2 }), 8, 3);
+const gan = (out: string, resume = false) => tinyStyleGan(out, { resume });
 const ganRows = (dir: string) => logRows(join(dir, 'log.jsonl')).map(({ images_per_s: _, liveBytes: _b, liveBuffers: _n, peakBytes: _p, ...r }) => r);
 
 test('StyleGAN2: a crash with the second checkpoint half-written, then resume: the same rows as an uninterrupted run, no temporary file left', async () => {
   const dir = tempDir('crash-gan');
-  await quiet(() => E.trainStyleGAN(reals(), gan(join(dir, 'straight'))));
+  await quiet(() => E.trainStyleGAN(tinyReals(), gan(join(dir, 'straight'))));
   const out = join(dir, 'crashed');
   let checkpoints = 0;
   E.onCrashPoint((label) => {
     if (label === 'checkpoint-tmp' && ++checkpoints === 2) throw new Error('crash before the rename');
   });
   try {
-    await rejects(() => quiet(() => E.trainStyleGAN(reals(), gan(out))), /crash before the rename/);
+    await rejects(() => quiet(() => E.trainStyleGAN(tinyReals(), gan(out))), /crash before the rename/);
   } finally {
     E.onCrashPoint(null);
   }
@@ -167,15 +119,15 @@ test('StyleGAN2: a crash with the second checkpoint half-written, then resume: t
   // As left by another process (this one would reuse the name, its pid, and hide a missing clean-up).
   renameSync(join(out, tmpFiles(out)[0]), join(out, `${E.CHECKPOINT_FILE}.tmp-999999999`));
   assert.ok(ganRows(out).some((r) => r.step === 4), 'the log ran ahead of the checkpoint (step 2)');
-  await quiet(() => E.trainStyleGAN(reals(), gan(out, true)));
+  await quiet(() => E.trainStyleGAN(tinyReals(), gan(out, true)));
   assert.equal(tmpFiles(out), []);
   assert.equal(ganRows(out), ganRows(join(dir, 'straight')));
   for (const f of ['G_ema.safetensors', E.CHECKPOINT_FILE]) assert.equal(tensorsOf(join(out, f)), tensorsOf(join(dir, 'straight', f)), f);
   // The folder rules hold for this trainer too.
-  await rejects(() => E.trainStyleGAN(reals(), gan(out)), /already holds a run/);
-  await rejects(() => E.trainStyleGAN(reals(), { ...gan(out, true), lr: 0.1 }), /the flags differ from the run's .*config\.json: lr 0\.0025 → 0\.1/);
+  await rejects(() => E.trainStyleGAN(tinyReals(), gan(out)), /already holds a run/);
+  await rejects(() => E.trainStyleGAN(tinyReals(), { ...gan(out, true), lr: 0.1 }), /the flags differ from the run's .*config\.json: lr 0\.0025 → 0\.1/);
   const empty = tempDir('crash-gan-empty');
-  await rejects(() => E.trainStyleGAN(reals(), gan(empty, true)), /holds no checkpoint\.safetensors/);
+  await rejects(() => E.trainStyleGAN(tinyReals(), gan(empty, true)), /holds no checkpoint\.safetensors/);
 });
 
 test.run();

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from '../src/index.js';
+import { tinyReals } from './tiny-runs.js';
 import { describeFailure, EXIT_DIVERGED } from '../src/cli/runner.js';
 import { runBench, tempDir } from './fixtures.js';
 import { quiet, rejects } from './helpers.js';
@@ -90,7 +91,7 @@ test('a diverged run keeps its last finite checkpoint and exports (catches: a va
 
 test('StyleGAN2 with an absurd learning rate stops with a DivergenceError naming the term and the step; G_ema never holds a non-finite weight', async () => {
   const dir = join(tempDir('diverge-gan'), 'run');
-  const reals = E.RealImageSet.fromDataset(new E.PhantomDataset({ seed: 2, size: 16, trainSlices: 12, labeledSlices: 8, valVolumes: 1, volumeDepth: 2 }), 8, 3);
+  const reals = tinyReals();
   const cfg: E.StyleGanTrainConfig = {
     ...E.STYLEGAN_TRAIN_DEFAULTS, out: dir, resume: false, seed: 5, kimg: 0.032, batch: 4, zDim: 8, wDim: 8, mappingLayers: 2, channelBase: 64, channelMax: 8,
     r1Gamma: 0.5, r1Interval: 2, plWeight: 0, emaKimg: 0.01, augment: 'none', snapshotKimg: 0.008, logEvery: 4, gridImages: 4, lr: 1e30,

@@ -2,6 +2,7 @@ import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import * as E from '../src/index.js';
+import { tinyReals, tinyStyleGan } from './tiny-runs.js';
 import { quiet } from './helpers.js';
 
 test('RealImageSet: [−1, 1] images, every image once per epoch, mirror doubles the epoch', async () => {
@@ -21,34 +22,8 @@ test('RealImageSet: [−1, 1] images, every image once per epoch, mirror doubles
   assert.throws(() => new E.RealImageSet(new Float32Array(5), R, ['x'], 0), /5 values/);
 });
 
-const tiny = (out: string, over: Partial<E.StyleGanTrainConfig> = {}): E.StyleGanTrainConfig => ({
-  ...E.STYLEGAN_TRAIN_DEFAULTS,
-  out,
-  resume: false,
-  seed: 5,
-  kimg: 0.016, // 4 minibatches of 4
-  batch: 4,
-  zDim: 8,
-  wDim: 8,
-  mappingLayers: 2,
-  channelBase: 64,
-  channelMax: 8,
-  r1Gamma: 0.5,
-  r1Interval: 2,
-  plWeight: 2,
-  plInterval: 2,
-  emaKimg: 0.01,
-  augment: 'ada',
-  adaKimg: 0.01, // p moves visibly in a few minibatches
-  adaInterval: 1,
-  snapshotKimg: 0.008, // every 2 minibatches
-  logEvery: 1,
-  gridImages: 4,
-  fdImages: 8,
-  ...over,
-});
+const tiny = (out: string, over: Partial<E.StyleGanTrainConfig> = {}) => tinyStyleGan(out, { fdImages: 8, ...over });
 
-const phantomReals = () => E.RealImageSet.fromDataset(new E.PhantomDataset({ seed: 2, size: 16, trainSlices: 12, labeledSlices: 8, valVolumes: 1, volumeDepth: 2 }), 8, 3);
 
 const logRows = (dir: string) =>
   readFileSync(`${dir}/log.jsonl`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number>).filter((r) => r.G_loss !== undefined);
@@ -62,7 +37,7 @@ test('StyleGAN2 training: all four phases run with finite losses, ADA moves p, F
   const measure = E.ganFeatureNetwork({ unet: `${weights}/unet.safetensors`, unetSize: 32 })!;
   assert.is(measure.features.name, 'FD-UNet-encoder');
   // 20 fakes: two generation chunks of 16 and 4.
-  const result = await quiet(() => E.trainStyleGAN(phantomReals(), tiny(dir, { fdImages: 20 }), measure));
+  const result = await quiet(() => E.trainStyleGAN(tinyReals(), tiny(dir, { fdImages: 20 }), measure));
   measure.dispose();
   assert.ok(existsSync(`${dir}/G_ema_best.safetensors`), 'the lowest-FD generator is kept');
   for (const s of result.snapshots) assert.ok(Number.isFinite(s.fd) && s.fd! > 0 && Number.isFinite(s.kid), JSON.stringify(s));
@@ -83,9 +58,9 @@ test('StyleGAN2 training: all four phases run with finite losses, ADA moves p, F
 
 test('StyleGAN2 training resumes exactly from its checkpoint', async () => {
   const dir = mkdtempSync('/tmp/stylegan-resume-');
-  await quiet(() => E.trainStyleGAN(phantomReals(), tiny(`${dir}/straight`)));
-  await quiet(() => E.trainStyleGAN(phantomReals(), tiny(`${dir}/split`, { kimg: 0.008 })));
-  await quiet(() => E.trainStyleGAN(phantomReals(), tiny(`${dir}/split`, { resume: true })));
+  await quiet(() => E.trainStyleGAN(tinyReals(), tiny(`${dir}/straight`)));
+  await quiet(() => E.trainStyleGAN(tinyReals(), tiny(`${dir}/split`, { kimg: 0.008 })));
+  await quiet(() => E.trainStyleGAN(tinyReals(), tiny(`${dir}/split`, { resume: true })));
   // Everything but the wall-clock rate and the memory figures (a resumed process holds less) must
   // match: losses, p, R1 and path-length terms.
   const withoutRate = (rows: Record<string, number>[]) => rows.map(({ images_per_s: _, liveBytes: _b, liveBuffers: _n, peakBytes: _p, ...r }) => r);

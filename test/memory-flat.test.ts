@@ -8,6 +8,7 @@
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import * as E from '../src/index.js';
+import { tinyPhantom, tinyReals, tinySemi, tinySupervised, tinyStyleGan } from './tiny-runs.js';
 import { rawTest as test } from './harness.js';
 import { quiet } from './helpers.js';
 import { writeDriveFixture } from './fundus-fixtures.js';
@@ -30,32 +31,13 @@ function assertFlat(path: string, what: string, minRows = 3): void {
 }
 
 const live = () => E.memoryStats().liveBuffers;
-const phantom = () => new E.PhantomDataset({ seed: 3, size: 32, trainSlices: 16, labeledSlices: 6, valVolumes: 1, volumeDepth: 3 });
-const sgd = { lr: 0.01, momentum: 0.9, weightDecay: 1e-4, seed: 9, size: 32, valEvery: 2, valLimit: 1, logEvery: 1, resume: false };
 
-const semi = (out: string, method: E.SemiMethod, over: Partial<E.SemiConfig> = {}): E.SemiConfig => ({
-  ...sgd,
-  out,
-  method,
-  preIterations: 3,
-  selfIterations: 5,
-  labeledBatch: 2,
-  unlabeledBatch: 2,
-  emaAlpha: 0.99,
-  teacherMode: 'train',
-  largestComponent: true,
-  softMix: true,
-  softLoss: true,
-  blend: 'avgpool3',
-  zeroPad: false,
-  sa: false,
-  ...over,
-});
+const semi = (out: string, method: E.SemiMethod, over: Partial<E.SemiConfig> = {}) => tinySemi(out, method, { preIterations: 3, selfIterations: 5, ...over });
 
 test('supervised: flat over 5 steps with validation in between, all freed at the end', async () => {
   const dir = mkdtempSync('/tmp/flat-sup-');
   const before = live();
-  await quiet(() => E.trainSupervised(phantom(), { ...sgd, out: dir, iterations: 5, batch: 2 }));
+  await quiet(() => E.trainSupervised(tinyPhantom(), tinySupervised(dir, { seed: 9, iterations: 5 })));
   assertFlat(`${dir}/log.jsonl`, 'supervised');
   assert.is(live(), before, 'the run freed everything');
 });
@@ -64,7 +46,7 @@ for (const method of ['bcp', 'sra-seg'] as const) {
   test(`${method}: pre-training and self-training (teacher pseudo-labels twice a step) are flat`, async () => {
     const dir = mkdtempSync(`/tmp/flat-${method}-`);
     const before = live();
-    await quiet(() => E.trainSemiSupervised(phantom(), semi(dir, method)));
+    await quiet(() => E.trainSemiSupervised(tinyPhantom(), semi(dir, method)));
     assertFlat(`${dir}/pretrain/log.jsonl`, `${method} pre-training`);
     assertFlat(`${dir}/selftrain/log.jsonl`, `${method} self-training`, 4);
     assert.is(live(), before, 'the run freed everything');
@@ -85,7 +67,7 @@ test('sra-seg with SA in every mode (a tiny random DINOv2) is flat', async () =>
   const before = live();
   for (const saMode of ['features', 'prediction', 'published'] as const) {
     await quiet(() =>
-      E.trainSemiSupervised(phantom(), semi(`${dir}/${saMode}`, 'sra-seg', { preIterations: 0, sa: true, saMode, dinov2: `${dir}/dinov2.safetensors`, vitSize: 28 })),
+      E.trainSemiSupervised(tinyPhantom(), semi(`${dir}/${saMode}`, 'sra-seg', { preIterations: 0, sa: true, saMode, dinov2: `${dir}/dinov2.safetensors`, vitSize: 28 })),
     );
     assertFlat(`${dir}/${saMode}/selftrain/log.jsonl`, `SA ${saMode}`, 4);
   }
@@ -98,7 +80,7 @@ test('fundus trainer (per-image validation inside the FOV) is flat', async () =>
   const data = E.FundusDataset.open({ root, labeled: 2, validation: 2, size: 32 });
   const validate: E.Validator = (model, names) => E.evaluateFundus(model, data, names);
   const before = live();
-  await quiet(() => E.trainSupervised(data, { ...sgd, validate, out: `${root}/sup`, iterations: 5, batch: 2 }));
+  await quiet(() => E.trainSupervised(data, tinySupervised(`${root}/sup`, { seed: 9, iterations: 5, validate })));
   assertFlat(`${root}/sup/log.jsonl`, 'fundus supervised');
   assert.is(live(), before, 'the run freed everything');
 });
@@ -108,36 +90,12 @@ test('StyleGAN2-ADA training with snapshots and FD is flat; generation and evalu
   const unet = E.tidy(() => new E.UNet({ numClasses: 4, seed: 1 }));
   await E.saveModule(`${dir}/unet.safetensors`, unet);
   const measure = E.ganFeatureNetwork({ unet: `${dir}/unet.safetensors`, unetSize: 32 })!;
-  const reals = E.RealImageSet.fromDataset(new E.PhantomDataset({ seed: 2, size: 16, trainSlices: 12, labeledSlices: 8, valVolumes: 1, volumeDepth: 2 }), 8, 3);
+  const reals = tinyReals();
   const before = live();
   await quiet(() =>
     E.trainStyleGAN(
       reals,
-      {
-        ...E.STYLEGAN_TRAIN_DEFAULTS,
-        out: `${dir}/gan`,
-        resume: false,
-        seed: 5,
-        kimg: 0.024, // 6 minibatches of 4
-        batch: 4,
-        zDim: 8,
-        wDim: 8,
-        mappingLayers: 2,
-        channelBase: 64,
-        channelMax: 8,
-        r1Gamma: 0.5,
-        r1Interval: 2,
-        plWeight: 2,
-        plInterval: 2,
-        emaKimg: 0.01,
-        augment: 'ada',
-        adaKimg: 0.01,
-        adaInterval: 1,
-        snapshotKimg: 0.008,
-        logEvery: 1,
-        gridImages: 4,
-        fdImages: 8,
-      },
+      tinyStyleGan(`${dir}/gan`, { kimg: 0.024 /* 6 minibatches of 4 */, fdImages: 8 }),
       measure,
     ),
   );
@@ -153,7 +111,7 @@ test('StyleGAN2-ADA training with snapshots and FD is flat; generation and evalu
   assert.is(live(), afterLoad, 'generation freed what it made');
   G.dispose();
 
-  const data = phantom();
+  const data = tinyPhantom();
   const model = E.tidy(() => new E.UNet({ numClasses: 4, seed: 1 }).eval());
   const atEval = live();
   for (let i = 0; i < 2; i++) await E.evaluateVolumes(model, data, [...data.valVolumes], 32);

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from '../src/index.js';
+import { tinyPhantom, tinySupervised } from './tiny-runs.js';
 import { runBench, tempDir } from './fixtures.js';
 import { rejects } from './helpers.js';
 
@@ -35,21 +36,8 @@ function userError(fn: () => unknown, pattern: RegExp): void {
   assert.unreachable(`accepted; expected ${pattern}`);
 }
 
-const supervised = (out: string, resume = false): E.SupervisedConfig => ({
-  iterations: 2,
-  batch: 2,
-  lr: 0.01,
-  momentum: 0.9,
-  weightDecay: 1e-4,
-  seed: 5,
-  size: 32,
-  valEvery: 2,
-  valLimit: 1,
-  logEvery: 1,
-  out,
-  resume,
-});
-const phantom = () => new E.PhantomDataset({ seed: 3, size: 32, trainSlices: 12, labeledSlices: 6, valVolumes: 1, volumeDepth: 3 });
+const supervised = (out: string, resume = false) => tinySupervised(out, { resume });
+const phantom = () => tinyPhantom(12);
 
 test('a folder that holds a run is never overwritten: refused without --resume, naming --resume and a fresh --out (catches: a second run emptying the first one\'s log.jsonl and config.json)', async () => {
   const dir = tempDir('folder-exists');

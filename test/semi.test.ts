@@ -2,36 +2,12 @@ import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import * as E from '../src/index.js';
+import { tinyPhantom, tinySemi } from './tiny-runs.js';
 import { quiet } from './helpers.js';
 
 
-const phantom = () => new E.PhantomDataset({ seed: 3, size: 32, trainSlices: 16, labeledSlices: 6, valVolumes: 1, volumeDepth: 3 });
 
-const config = (out: string, method: E.SemiMethod, resume = false, selfIterations = 4): E.SemiConfig => ({
-  method,
-  preIterations: 2,
-  selfIterations,
-  labeledBatch: 2,
-  unlabeledBatch: 2,
-  lr: 0.01,
-  momentum: 0.9,
-  weightDecay: 1e-4,
-  seed: 9,
-  size: 32,
-  valEvery: 2,
-  valLimit: 1,
-  logEvery: 1,
-  out,
-  resume,
-  emaAlpha: 0.99,
-  teacherMode: 'train',
-  largestComponent: true,
-  softMix: true,
-  softLoss: true,
-  blend: 'avgpool3',
-  zeroPad: false,
-  sa: false,
-});
+const config = (out: string, method: E.SemiMethod, resume = false, selfIterations = 4) => tinySemi(out, method, { resume, selfIterations });
 
 const losses = (p: string) =>
   readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.loss !== undefined).map((r) => r.loss as number);
@@ -39,7 +15,7 @@ const losses = (p: string) =>
 for (const method of ['bcp', 'sra-seg'] as const) {
   test(`${method}: pre-train then self-train run end to end, with finite losses, checkpoints and the teacher saved`, async () => {
     const dir = mkdtempSync(`/tmp/sraseg-${method}-`);
-    const { pre, self } = await quiet(() => E.trainSemiSupervised(phantom(), config(dir, method)));
+    const { pre, self } = await quiet(() => E.trainSemiSupervised(tinyPhantom(), config(dir, method)));
     assert.ok(pre!.bestDice >= 0 && self.bestDice >= 0);
     for (const f of ['pretrain/model_best.safetensors', 'selftrain/model_last.safetensors', 'selftrain/teacher_last.safetensors', 'selftrain/curves.png']) {
       assert.ok(existsSync(`${dir}/${f}`), f);
@@ -53,9 +29,9 @@ for (const method of ['bcp', 'sra-seg'] as const) {
 test('--init with 0 pre-training iterations self-trains from the given weights, as after pre-training', async () => {
   const dir = mkdtempSync('/tmp/sraseg-init-');
   // A fresh optimiser in both runs: --init brings weights only, no optimiser state to reload.
-  await quiet(() => E.trainSemiSupervised(phantom(), { ...config(`${dir}/full`, 'bcp'), reloadOptimizer: false }));
+  await quiet(() => E.trainSemiSupervised(tinyPhantom(), { ...config(`${dir}/full`, 'bcp'), reloadOptimizer: false }));
   const { pre } = await quiet(() =>
-    E.trainSemiSupervised(phantom(), { ...config(`${dir}/init`, 'bcp'), preIterations: 0, init: `${dir}/full/pretrain/model_best.safetensors` }),
+    E.trainSemiSupervised(tinyPhantom(), { ...config(`${dir}/init`, 'bcp'), preIterations: 0, init: `${dir}/full/pretrain/model_best.safetensors` }),
   );
   assert.is(pre, null);
   assert.not.ok(existsSync(`${dir}/init/pretrain`), 'no pre-training stage');
@@ -64,9 +40,9 @@ test('--init with 0 pre-training iterations self-trains from the given weights, 
 
 test('sra-seg self-training resumes exactly', async () => {
   const dir = mkdtempSync('/tmp/sraseg-resume-');
-  await quiet(() => E.trainSemiSupervised(phantom(), config(`${dir}/straight`, 'sra-seg')));
-  await quiet(() => E.trainSemiSupervised(phantom(), config(`${dir}/split`, 'sra-seg', false, 2)));
-  await quiet(() => E.trainSemiSupervised(phantom(), config(`${dir}/split`, 'sra-seg', true, 4)));
+  await quiet(() => E.trainSemiSupervised(tinyPhantom(), config(`${dir}/straight`, 'sra-seg')));
+  await quiet(() => E.trainSemiSupervised(tinyPhantom(), config(`${dir}/split`, 'sra-seg', false, 2)));
+  await quiet(() => E.trainSemiSupervised(tinyPhantom(), config(`${dir}/split`, 'sra-seg', true, 4)));
   assert.equal(losses(`${dir}/split/selftrain/log.jsonl`), losses(`${dir}/straight/selftrain/log.jsonl`));
   const a = E.loadSafetensors(`${dir}/straight/selftrain/teacher_last.safetensors`).tensors;
   const b = E.loadSafetensors(`${dir}/split/selftrain/teacher_last.safetensors`).tensors;
@@ -75,7 +51,7 @@ test('sra-seg self-training resumes exactly', async () => {
 
 test('asking for the SA loss without DINOv2 weights is a clear error', async () => {
   try {
-    await E.trainSemiSupervised(phantom(), { ...config('/tmp/x', 'sra-seg'), sa: true });
+    await E.trainSemiSupervised(tinyPhantom(), { ...config('/tmp/x', 'sra-seg'), sa: true });
     assert.unreachable('should throw');
   } catch (e) {
     assert.match((e as Error).message, /needs DINOv2 weights: pass --dinov2 <file>.*--no-sa/);
@@ -92,7 +68,7 @@ test('sra-seg with the SA term (default prediction mode, a tiny random DINOv2 fr
   await E.saveModule(`${dir}/dinov2.safetensors`, vit);
   vit.dispose();
   await quiet(() =>
-    E.trainSemiSupervised(phantom(), { ...config(`${dir}/run`, 'sra-seg', false, 2), sa: true, dinov2: `${dir}/dinov2.safetensors`, vitSize: 28 }),
+    E.trainSemiSupervised(tinyPhantom(), { ...config(`${dir}/run`, 'sra-seg', false, 2), sa: true, dinov2: `${dir}/dinov2.safetensors`, vitSize: 28 }),
   );
   const rows = readFileSync(`${dir}/run/selftrain/log.jsonl`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.sa !== undefined);
   assert.is(rows.length, 2);
@@ -109,7 +85,7 @@ test('self-training starts from the optimiser state of the best pre-training che
   const dir = mkdtempSync('/tmp/sraseg-opt-');
   const checkpoint = (run: string, stage: string) => E.readCheckpoint(`${dir}/${run}/${stage}/${E.CHECKPOINT_FILE}`, 'unet-stage');
   const stepsOf = (run: string) => checkpoint(run, 'selftrain').optimizers.optimizer.state.map((st) => st!.step);
-  await quiet(() => E.trainSemiSupervised(phantom(), { ...config(`${dir}/reload`, 'bcp'), selfIterations: 2 }));
+  await quiet(() => E.trainSemiSupervised(tinyPhantom(), { ...config(`${dir}/reload`, 'bcp'), selfIterations: 2 }));
   // Two pre-training steps, validated once (at 2): that validation is the best, and the checkpoint's
   // own optimiser state is of the same moment.
   const pre = checkpoint('reload', 'pretrain');
@@ -123,7 +99,7 @@ test('self-training starts from the optimiser state of the best pre-training che
   });
   // After two self-training steps: 2 + 2 steps on the reloaded state, 2 on a fresh one.
   assert.ok(stepsOf('reload').every((n) => n === 4), `reloaded: ${stepsOf('reload')}`);
-  await quiet(() => E.trainSemiSupervised(phantom(), { ...config(`${dir}/fresh`, 'bcp'), selfIterations: 2, reloadOptimizer: false }));
+  await quiet(() => E.trainSemiSupervised(tinyPhantom(), { ...config(`${dir}/fresh`, 'bcp'), selfIterations: 2, reloadOptimizer: false }));
   assert.ok(stepsOf('fresh').every((n) => n === 2), `fresh: ${stepsOf('fresh')}`);
 });
 

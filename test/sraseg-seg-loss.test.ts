@@ -57,30 +57,39 @@ function refLoss(c: Case, clampOn = true, eps = 1e-6) {
   return { loss: s.dice + s.ce, dice: s.dice, ce: s.ce };
 }
 
-/** Analytic f64 gradient w.r.t. the logits: ∂/∂q gated by the clamp, through the softmax. */
-function refGrad(c: Case, clampOn = true, eps = 1e-6): Float64Array {
-  const [B, C, H, W] = c.shape;
+/**
+ * The gradient w.r.t. the logits of a loss whose derivative w.r.t. the probabilities q is dq(b, c, i)
+ * (i: the flat index of (b, c, pixel)): g = q ⊙ (h − Σ_c q·h) per pixel, the softmax's Jacobian.
+ */
+function throughSoftmax([B, C, H, W]: number[], p: Float64Array, dq: (b: number, cl: number, i: number) => number): Float64Array {
   const P = H * W;
-  const { p, I, D } = stats(c, clampOn, eps);
-  const g = new Float64Array(c.x.length);
+  const g = new Float64Array(p.length);
   for (let b = 0; b < B; b++) {
     for (let k = 0; k < P; k++) {
       const at = (cl: number) => (b * C + cl) * P + k;
-      const h: number[] = [];
-      for (let cl = 0; cl < C; cl++) {
-        const pi = p[at(cl)];
-        const gate = !clampOn || (pi >= LO && pi <= HI) ? 1 : 0;
-        const q = clip(pi, clampOn);
-        const tt = clip(c.t[at(cl)], clampOn);
-        const bc = b * C + cl;
-        h.push(gate * ((-2 / (B * C)) * (tt / D[bc] - I[bc] / (D[bc] * D[bc])) - tt / (q * B * P)));
-      }
+      const h = Array.from({ length: C }, (_, cl) => dq(b, cl, at(cl)));
       let s = 0;
       for (let cl = 0; cl < C; cl++) s += p[at(cl)] * h[cl];
       for (let cl = 0; cl < C; cl++) g[at(cl)] = p[at(cl)] * (h[cl] - s);
     }
   }
   return g;
+}
+
+/** The clamp's gate: the gradient passes where q lies inside [LO, HI] (or everywhere, unclamped). */
+const gate = (q: number, clampOn: boolean) => (!clampOn || (q >= LO && q <= HI) ? 1 : 0);
+
+/** Analytic f64 gradient w.r.t. the logits: ∂/∂q gated by the clamp, through the softmax. */
+function refGrad(c: Case, clampOn = true, eps = 1e-6): Float64Array {
+  const [B, C, H, W] = c.shape;
+  const P = H * W;
+  const { p, I, D } = stats(c, clampOn, eps);
+  return throughSoftmax(c.shape, p, (b, cl, i) => {
+    const q = clip(p[i], clampOn);
+    const tt = clip(c.t[i], clampOn);
+    const bc = b * C + cl;
+    return gate(p[i], clampOn) * ((-2 / (B * C)) * (tt / D[bc] - I[bc] / (D[bc] * D[bc])) - tt / (q * B * P));
+  });
 }
 
 /**
@@ -105,26 +114,11 @@ function refPaper({ shape, x, t }: Case, clampOn = false, eps = 1e-6) {
 
 /** Analytic f64 gradient of the paper form: h_c = gate·(−2(t/D − I/D²) − t/q), through the softmax. */
 function refGradPaper(c: Case, clampOn = false, eps = 1e-6): Float64Array {
-  const [B, C, H, W] = c.shape;
-  const P = H * W;
   const { p, I, D } = refPaper(c, clampOn, eps);
-  const g = new Float64Array(c.x.length);
-  for (let b = 0; b < B; b++) {
-    for (let k = 0; k < P; k++) {
-      const at = (cl: number) => (b * C + cl) * P + k;
-      const h: number[] = [];
-      for (let cl = 0; cl < C; cl++) {
-        const pi = p[at(cl)];
-        const gate = !clampOn || (pi >= LO && pi <= HI) ? 1 : 0;
-        const tt = clip(c.t[at(cl)], clampOn);
-        h.push(gate * (-2 * (tt / D - I / (D * D)) - tt / clip(pi, clampOn)));
-      }
-      let s = 0;
-      for (let cl = 0; cl < C; cl++) s += p[at(cl)] * h[cl];
-      for (let cl = 0; cl < C; cl++) g[at(cl)] = p[at(cl)] * (h[cl] - s);
-    }
-  }
-  return g;
+  return throughSoftmax(c.shape, p, (_b, _cl, i) => {
+    const tt = clip(c.t[i], clampOn);
+    return gate(p[i], clampOn) * (-2 * (tt / D - I / (D * D)) - tt / clip(p[i], clampOn));
+  });
 }
 
 /** Logits (scaled) and soft targets: blends of two one-hots, some exactly 0/1, in f32. */

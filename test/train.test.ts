@@ -2,25 +2,13 @@ import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import * as E from '../src/index.js';
+import { tinyPhantom, tinySupervised } from './tiny-runs.js';
 import { quiet } from './helpers.js';
 
 
-const config = (out: string, iterations: number, resume = false): E.SupervisedConfig => ({
-  iterations,
-  batch: 2,
-  lr: 0.01,
-  momentum: 0.9,
-  weightDecay: 1e-4,
-  seed: 5,
-  size: 32,
-  valEvery: 2,
-  valLimit: 1,
-  logEvery: 1,
-  out,
-  resume,
-});
+const config = (out: string, iterations: number, resume = false) => tinySupervised(out, { iterations, resume });
 
-const phantom = () => new E.PhantomDataset({ seed: 3, size: 32, trainSlices: 12, labeledSlices: 6, valVolumes: 1, volumeDepth: 3 });
+const phantom = () => tinyPhantom(12);
 
 test('a resumed run ends bit-identical to an uninterrupted one (weights, optimiser, RNG, sampler)', async () => {
   const dir = mkdtempSync('/tmp/sraseg-resume-');

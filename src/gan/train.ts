@@ -36,7 +36,14 @@ import { loadPklWeights } from './pkl.js';
 import type { PklNetworkFields, StyleGanStart } from './pkl-start.js';
 import type { RealImageSet } from './reals.js';
 
-export interface StyleGanTrainConfig extends GanLossConfig {
+/**
+ * The network shape (the resolution comes from the real images): the fields a snapshot fixes, of
+ * which mbstdChannels, mappingLrMultiplier and wAvgBeta may be left out (the published 1, 0.01, 0.995).
+ */
+type OptionalNetworkField = 'mbstdChannels' | 'mappingLrMultiplier' | 'wAvgBeta';
+type NetworkShape = Omit<PklNetworkFields, OptionalNetworkField> & Partial<Pick<PklNetworkFields, OptionalNetworkField>>;
+
+export interface StyleGanTrainConfig extends GanLossConfig, NetworkShape {
   out: string;
   /** Continue the run in `out` from its checkpoint (one must exist). */
   resume: boolean;
@@ -46,18 +53,6 @@ export interface StyleGanTrainConfig extends GanLossConfig {
   /** Training length in thousands of real images shown to D. */
   kimg: number;
   batch: number;
-  /** Network shape (the resolution comes from the real images). */
-  zDim: number;
-  wDim: number;
-  mappingLayers: number;
-  channelBase: number;
-  channelMax: number;
-  convClamp: number | null;
-  mbstdGroupSize: number;
-  /** Published defaults 1, 0.01 and 0.995 (a snapshot to start from may fix others). */
-  mbstdChannels?: number;
-  mappingLrMultiplier?: number;
-  wAvgBeta?: number;
   lr: number;
   betas: [number, number];
   r1Interval: number;

@@ -5,6 +5,7 @@ gradients of every parameter, and the updated BatchNorm running statistics.
 Run by hand with Debian's PyTorch:  /usr/bin/python3 test/golden/generate_unet.py
 Writes test/golden/unet_small.safetensors (a small-width config so the fixture stays small; the
 full-width parameter count is asserted separately in test/unet.test.ts).
+The UNet class is also the PyTorch twins' (bench/pytorch_unet_step.py, pytorch_train_acdc.py).
 Dropout is set to 0 here: the two engines' random streams differ, and dropout is tested on its own.
 """
 import json
@@ -46,18 +47,18 @@ class UpBlock(nn.Module):
         self.conv = ConvBlock(2 * c2, cout, 0.0)
 
     def forward(self, deep, skip):
-        up = F.interpolate(self.conv1x1(deep), scale_factor=2, mode='bilinear', align_corners=True)
+        up = F.interpolate(self.conv1x1(deep), size=skip.shape[2:], mode='bilinear', align_corners=True)
         return self.conv(torch.cat([skip, up], dim=1))
 
 
 class Encoder(nn.Module):
-    def __init__(self, f):
+    def __init__(self, f, d):
         super().__init__()
-        self.in_conv = ConvBlock(1, f[0], 0.0)
-        self.down1 = DownBlock(f[0], f[1], 0.0)
-        self.down2 = DownBlock(f[1], f[2], 0.0)
-        self.down3 = DownBlock(f[2], f[3], 0.0)
-        self.down4 = DownBlock(f[3], f[4], 0.0)
+        self.in_conv = ConvBlock(1, f[0], d[0])
+        self.down1 = DownBlock(f[0], f[1], d[1])
+        self.down2 = DownBlock(f[1], f[2], d[2])
+        self.down3 = DownBlock(f[2], f[3], d[3])
+        self.down4 = DownBlock(f[3], f[4], d[4])
 
     def forward(self, x):
         x0 = self.in_conv(x)
@@ -84,10 +85,15 @@ class Decoder(nn.Module):
         return self.out_conv(x)
 
 
+# SSL4MIS's dropout per encoder level (the golden file sets it to 0; bench/pytorch_train_acdc.py
+# trains with it).
+PUBLISHED_DROPOUT = (0.05, 0.1, 0.2, 0.3, 0.5)
+
+
 class UNet(nn.Module):
-    def __init__(self, f, classes):
+    def __init__(self, f, classes, dropout=(0.0,) * 5):
         super().__init__()
-        self.encoder = Encoder(f)
+        self.encoder = Encoder(f, dropout)
         self.decoder = Decoder(f, classes)
 
     def forward(self, x):

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Publishes a run's best UNet under weights/: <name>.safetensors (the run's model_best, the checkpoint
+// chosen on the selection half) and <name>.md, its model card — data and split, method, schedule,
+// seed, adapter, the validation scores on both halves (src/data/val-split.ts) and the command that
+// made it. Everything on the card is read from the run folder; nothing is typed in by hand but the
+// command line and the adapter, which the run folder does not hold.
+//
+// Usage: node scripts/model-card.mjs RUN NAME --command '<the command that made the run>' --adapter '<adapter line>' [--out weights]
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyseRun, stageOf } from './run-scores.mjs';
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  return args.splice(i, 2)[1];
+};
+const command = flag('command');
+const adapter = flag('adapter');
+const outDir = flag('out', 'weights');
+const [run, name] = args;
+if (!run || !name || !command || !adapter) {
+  console.error("usage: node scripts/model-card.mjs RUN NAME --command '<command>' --adapter '<adapter>' [--out weights]");
+  process.exit(2);
+}
+const a = analyseRun(run);
+if (!a) throw new Error(`${run}: no validation rows with per-volume Dice in its log`);
+if (!a.complete) throw new Error(`${run}: the run is not complete (last validation at iteration ${a.last.iteration})`);
+
+const pct = (x) => (100 * x).toFixed(1);
+const row = (label, s) => `| ${label} | ${pct(s.mean)} | ${s.perClass.map(pct).join(' | ')} |`;
+const c = a.config;
+const schedule = c.method === 'supervised'
+  ? `${c.iterations} iterations, batch ${c.batch}`
+  : `${c.preIterations ?? 0} pre-training + ${c.selfIterations} self-training iterations, batch ${c.labeledBatch ?? c.batch} labeled + ${c.unlabeledBatch ?? c.batch} unlabeled`;
+mkdirSync(outDir, { recursive: true });
+copyFileSync(join(stageOf(run), 'model_best.safetensors'), join(outDir, `${name}.safetensors`));
+writeFileSync(join(outDir, `${name}.md`), `# ${name}
+
+The UNet of SSL4MIS/BCP (1.81 M parameters, 4 classes: background, RV, Myo, LV), trained by this
+project's engine. Load it with \`--checkpoint weights/${name}.safetensors\` (\`eval-acdc.js\`,
+\`segment.js\`) or \`--init\` (the trainers); images are zoomed to ${c.size}² for the network.
+
+- **Data**: ${c.data ?? 'see config'}; ${c.unlabeled ? `unlabeled pool: ${c.unlabeled}` : ''}
+- **Method**: ${c.method}${c.init ? `, started from \`${c.init}\`` : ''}${c.sa === false ? ', SA off' : c.sa ? `, SA mode ${c.saMode}` : ''}
+- **Schedule**: ${schedule} at ${c.size}², SGD lr ${c.lr}, momentum ${c.momentum}, weight decay ${c.weightDecay}; seed ${c.seed}
+- **Adapter**: ${adapter}; ${(a.seconds / 60).toFixed(0)} minutes
+- **Checkpoint**: iteration ${a.best.iteration}, the best of ${a.validations} validations by mean Dice on the selection half (patients ${a.halves.select.filter((n) => n.endsWith('frame01')).map((n) => n.slice(7, 10)).join(', ')}); the report half (patients ${a.halves.report.filter((n) => n.endsWith('frame01')).map((n) => n.slice(7, 10)).join(', ')}) did not take part in the choice.
+
+Validation Dice (%, 3D per volume, BCP's protocol, mean over the half's 10 volumes):
+
+| | mean | ${a.classes.join(' | ')} |
+| --- | ---: | ${a.classes.map(() => '---:').join(' | ')} |
+${row('this checkpoint, report half', a.best.report)}
+${row('this checkpoint, selection half', a.best.select)}
+${row(`last iteration (${a.last.iteration}), report half`, a.last.report)}
+
+Made by:
+
+\`\`\`sh
+${command}
+\`\`\`
+
+Re-score it: \`node bench/eval-acdc.js --checkpoint weights/${name}.safetensors --data ../shared/data/ACDC --size ${c.size} --val-split report\`.
+`);
+console.log(`wrote ${join(outDir, name)}.safetensors and .md`);
