@@ -49,9 +49,9 @@ export function run<F extends UniformFields>(
   grid: [number, number, number],
   op = k.key,
 ): void {
-  const bindings = tensors.map((t) => (t instanceof Tensor ? { buffer: t.buffer(op) } : t));
+  const bindings = tensors.map((t) => (t instanceof Tensor ? t.binding(op) : t));
   const r = runtime();
-  r.queue.dispatch(r.pipelines.get(k), bindings, k.params.pack(values), grid);
+  r.queue.dispatch(r.pipelines.get(k), bindings, k.params.pack(values), grid, op);
 }
 
 /**
