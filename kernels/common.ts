@@ -1,9 +1,10 @@
 // Shared pieces of kernel modules: the kernel declaration (cache key + declared uniforms + WGSL),
 // launching, dispatch geometry, output allocation.
 import { runtime } from '../src/engine/gpu/runtime.js';
+import { dispatchObserver } from '../src/engine/gpu/dispatch-log.js';
 import type { KernelSpec } from '../src/engine/gpu/pipelines.js';
 import type { Binding } from '../src/engine/gpu/queue.js';
-import { empty, Tensor, type DType } from '../src/engine/tensor/tensor.js';
+import { BYTES_PER_ELEMENT, empty, Tensor, type DType } from '../src/engine/tensor/tensor.js';
 import type { Shape } from '../src/engine/tensor/shape.js';
 import type { UniformFields, UniformValues, Uniforms } from './uniforms.js';
 import { assemble, type ShaderParts } from './wgsl.js';
@@ -51,6 +52,12 @@ export function run<F extends UniformFields>(
 ): void {
   const bindings = tensors.map((t) => (t instanceof Tensor ? t.binding(op) : t));
   const r = runtime();
+  const watch = dispatchObserver();
+  if (watch) {
+    const bindingBytes = tensors.map((t, i) => (t instanceof Tensor ? t.size * BYTES_PER_ELEMENT : (bindings[i].size ?? bindings[i].buffer.size - (bindings[i].offset ?? 0))));
+    const shapes = tensors.map((t) => (t instanceof Tensor ? t.shape : null));
+    watch({ key: k.key, op, wg: k.wg, grid, bindingBytes, shapes, values: values as Record<string, unknown> });
+  }
   r.queue.dispatch(r.pipelines.get(k), bindings, k.params.pack(values), grid, op);
 }
 
