@@ -104,8 +104,12 @@ export class BindGroupCache {
     return id;
   }
 
-  /** The bind group of `kernel` over `buffers` (bindings 1..), the uniform ring at binding 0. */
-  get(kernel: CompiledKernel, buffers: readonly Binding[]): GPUBindGroup {
+  /**
+   * The bind group of `kernel` over `buffers` (bindings 1..), the uniform ring at binding 0. `valid`
+   * is asked right after a bind group is created (Dawn reports a refused one synchronously): an
+   * invalid one is returned uncached, so that a later dispatch over the same buffers cannot hit it.
+   */
+  get(kernel: CompiledKernel, buffers: readonly Binding[], valid: () => boolean = () => true): GPUBindGroup {
     const signature = this.signatures.get(kernel.layout)!;
     if (buffers.length !== signature.length - 1) {
       throw new Error(`kernel '${kernel.key}': ${buffers.length} buffers bound, its WGSL declares ${signature.length - 1}`);
@@ -122,6 +126,7 @@ export class BindGroupCache {
     buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } }));
     const group = this.device.createBindGroup({ layout: kernel.layout, entries, label: kernel.key });
     this.created++;
+    if (!valid()) return group;
     this.groups.set(key, group);
     for (const b of buffers) {
       let keys = this.byBuffer.get(b.buffer);

@@ -79,7 +79,14 @@ export class CommandQueue {
     const offset = this.uniformUsed;
     this.uniformBytes.set(new Uint8Array(uniforms), offset);
     this.uniformUsed += UNIFORM_SLOT;
-    const bindGroup = this.bindGroups.get(kernel, buffers);
+    const bindGroup = this.bindGroups.get(kernel, buffers, () => !this.errors.hasPending());
+    // A refused bind group is reported inside createBindGroup: throw before recording it, so the
+    // open encoder stays valid and the work recorded before this dispatch still runs.
+    if (this.errors.hasPending()) {
+      this.uniformUsed -= UNIFORM_SLOT;
+      this.errors.batch.pop();
+      this.errors.check();
+    }
     this.dynamicOffset[0] = offset;
     if (this.profiler?.usesTimestamps) {
       this.endPass();
@@ -99,8 +106,6 @@ export class CommandQueue {
     }
     this.dispatches++;
     this.pendingDispatches++;
-    // A bad bind group is reported inside createBindGroup: fail at the dispatch that made it.
-    this.errors.check();
     if (this.profiler && !this.profiler.usesTimestamps) this.profiler.count(kernel.family);
     if (this.pendingDispatches >= this.flushEvery || (this.profiler?.full ?? false)) {
       this.flush();
@@ -152,7 +157,12 @@ export class CommandQueue {
   flush(): void {
     this.errors.check();
     this.endPass();
-    if (!this.encoder) return;
+    if (!this.encoder) {
+      // Nothing recorded since the last submit: every command that used a deferred buffer has been
+      // submitted, so they may be handed out again (the next step then gets the same buffers).
+      this.pool.onSubmit();
+      return;
+    }
     this.profiler?.beforeFinish(this.encoder);
     const cmd = this.encoder.finish();
     this.encoder = null;
