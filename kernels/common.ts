@@ -54,9 +54,23 @@ export function run<F extends UniformFields>(
   const r = runtime();
   const watch = dispatchObserver();
   if (watch) {
-    const bindingBytes = tensors.map((t, i) => (t instanceof Tensor ? t.size * BYTES_PER_ELEMENT : (bindings[i].size ?? bindings[i].buffer.size - (bindings[i].offset ?? 0))));
+    // A buffer range bound twice (e.g. `bias ?? x` when there is no bias) is counted once.
+    const seen = new Map<GPUBuffer, Set<number>>();
+    const bindingBytes = tensors.map((t, i) => {
+      const b = bindings[i];
+      const bytes = t instanceof Tensor ? t.size * BYTES_PER_ELEMENT : (b.size ?? b.buffer.size - (b.offset ?? 0));
+      const offsets = seen.get(b.buffer) ?? new Set<number>();
+      seen.set(b.buffer, offsets);
+      if (offsets.has(b.offset ?? 0)) return 0;
+      offsets.add(b.offset ?? 0);
+      return bytes;
+    });
     const shapes = tensors.map((t) => (t instanceof Tensor ? t.shape : null));
     watch({ key: k.key, op, wg: k.wg, grid, bindingBytes, shapes, values: values as Record<string, unknown> });
+  }
+  if (r.queue.dryRun) {
+    r.queue.dispatches++;
+    return;
   }
   r.queue.dispatch(r.pipelines.get(k), bindings, k.params.pack(values), grid, op);
 }

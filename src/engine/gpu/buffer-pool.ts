@@ -54,6 +54,14 @@ export class BufferPool {
     deferredBuffers: 0,
   };
 
+  /**
+   * Dry run (CommandQueue.dryRun, bench/roofline.js): new buffers are 256-byte placeholders filed under
+   * the size asked for, so a full-size step can be counted without its memory. Outside a dry run a
+   * placeholder is never handed out (acquire destroys it instead).
+   */
+  dryRun = false;
+  private placeholders = new WeakSet<GPUBuffer>();
+
   /** Called for each buffer just before the pool destroys it (the bind-group cache forgets it). */
   onDestroy: ((buf: GPUBuffer) => void) | null = null;
 
@@ -72,14 +80,22 @@ export class BufferPool {
     }
     const list = this.free.get(size);
     let buf = list?.pop();
+    while (buf && !this.dryRun && this.placeholders.has(buf)) {
+      this.stats.totalBytes -= size;
+      this.stats.freeBuffers--;
+      this.onDestroy?.(buf);
+      buf.destroy();
+      buf = list!.pop();
+    }
     if (buf) {
       this.stats.freeBuffers--;
     } else {
       buf = this.device.createBuffer({
-        size,
+        size: this.dryRun ? MIN_BUCKET : size,
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
         label,
       });
+      if (this.dryRun) this.placeholders.add(buf);
       this.sizes.set(buf, size);
       this.serials.set(buf, this.nextSerial++);
       this.stats.createdBuffers++;

@@ -29,6 +29,12 @@ export class CommandQueue {
   dispatches = 0;
   submits = 0;
   copies = 0;
+  /**
+   * Dry run (bench/roofline.js counts a step at full size without running it): launches are counted
+   * (and seen by the dispatch observer, kernels/common.ts) but nothing is compiled, recorded, written
+   * or read; tensors still get pool buffers, which are created but never touched.
+   */
+  dryRun = false;
 
   constructor(
     private readonly device: GPUDevice,
@@ -71,6 +77,7 @@ export class CommandQueue {
    */
   dispatch(kernel: CompiledKernel, buffers: Binding[], uniforms: ArrayBuffer, grid: [number, number, number], op?: string): void {
     this.errors.check();
+    if (this.dryRun) throw new Error(`${kernel.key}: a dispatch reached the queue during a dry run (kernels/common.ts run counts them instead)`);
     if (uniforms.byteLength > UNIFORM_SLOT) throw new Error(`${kernel.key}: uniforms exceed ${UNIFORM_SLOT} bytes`);
     if (this.uniformUsed + UNIFORM_SLOT > UNIFORM_RING_BYTES) this.flush();
     this.errors.lastKernel = kernel.key;
@@ -118,7 +125,7 @@ export class CommandQueue {
    */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.errors.check();
-    if (bytes === 0) return;
+    if (bytes === 0 || this.dryRun) return;
     if (src === dst) {
       if (srcOffset === dstOffset) return;
       const tmp = this.pool.acquire(bytes, 'copy:temporary');
@@ -136,6 +143,7 @@ export class CommandQueue {
   /** Fill a buffer region with zeros via the encoder (ordered with the dispatches around it). */
   clear(buf: GPUBuffer, offset: number, bytes: number): void {
     this.errors.check();
+    if (this.dryRun) return;
     this.endPass();
     this.ensureEncoder().clearBuffer(buf, offset, bytes);
     this.pendingDispatches++;
@@ -148,6 +156,7 @@ export class CommandQueue {
    */
   write(buf: GPUBuffer, offset: number, data: ArrayBufferView): void {
     this.errors.check();
+    if (this.dryRun) return;
     if (this.encoder) this.flush();
     this.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
     this.errors.check();
@@ -186,6 +195,7 @@ export class CommandQueue {
   /** Read `bytes` from a buffer back to the CPU (flushes first). */
   async read(src: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
     this.errors.check();
+    if (this.dryRun) throw new Error('a value was read back during a dry run: nothing has been computed (bench/roofline.js counts work without running it)');
     const size = Math.ceil(bytes / 4) * 4;
     let staging = this.stagingFree.find((s) => s.size >= size);
     if (staging) this.stagingFree.splice(this.stagingFree.indexOf(staging), 1);
