@@ -38,6 +38,7 @@ const rt = await E.init();
 /** Run `body` dry, collecting every launch with its cost. */
 function count(body) {
   const launches = [];
+  E.flush(); // work recorded before (e.g. the optimiser's arena copies) is real: submit it first
   const previous = E.observeDispatches((d) => {
     const flops = flopsOf(d);
     const bytes = bytesOf(d);
