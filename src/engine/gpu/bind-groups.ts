@@ -16,7 +16,12 @@
 //   new id), so a stale entry is never hit; `forgetBuffer` drops the entries of a buffer the pool
 //   destroys (trim) so that they do not hold it, and the cache is cleared when it passes MAX_ENTRIES
 //   (a training loop's set is stable; an evaluation over many shapes should not grow it forever).
-import type { CompiledKernel } from './pipelines.js';
+
+/** What the cache needs of a compiled kernel (pipelines.ts's CompiledKernel; not imported: pipelines.ts imports this file). */
+interface KernelLayout {
+  key: string;
+  layout: GPUBindGroupLayout;
+}
 
 export interface Binding {
   buffer: GPUBuffer;
@@ -109,7 +114,7 @@ export class BindGroupCache {
    * is asked right after a bind group is created (Dawn reports a refused one synchronously): an
    * invalid one is returned uncached, so that a later dispatch over the same buffers cannot hit it.
    */
-  get(kernel: CompiledKernel, buffers: readonly Binding[], valid: () => boolean = () => true): GPUBindGroup {
+  get(kernel: KernelLayout, buffers: readonly Binding[], valid: () => boolean = () => true): GPUBindGroup {
     const signature = this.signatures.get(kernel.layout)!;
     if (buffers.length !== signature.length - 1) {
       throw new Error(`kernel '${kernel.key}': ${buffers.length} buffers bound, its WGSL declares ${signature.length - 1}`);
