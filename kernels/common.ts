@@ -1,9 +1,10 @@
 // Shared pieces of kernel modules: the kernel declaration (cache key + declared uniforms + WGSL),
 // launching, dispatch geometry, output allocation.
 import { runtime } from '../src/engine/gpu/runtime.js';
+import { dispatchObserver } from '../src/engine/gpu/dispatch-log.js';
 import type { KernelSpec } from '../src/engine/gpu/pipelines.js';
 import type { Binding } from '../src/engine/gpu/queue.js';
-import { empty, Tensor, type DType } from '../src/engine/tensor/tensor.js';
+import { BYTES_PER_ELEMENT, empty, Tensor, type DType } from '../src/engine/tensor/tensor.js';
 import type { Shape } from '../src/engine/tensor/shape.js';
 import type { UniformFields, UniformValues, Uniforms } from './uniforms.js';
 import { assemble, type ShaderParts } from './wgsl.js';
@@ -49,9 +50,29 @@ export function run<F extends UniformFields>(
   grid: [number, number, number],
   op = k.key,
 ): void {
-  const bindings = tensors.map((t) => (t instanceof Tensor ? { buffer: t.buffer(op) } : t));
+  const bindings = tensors.map((t) => (t instanceof Tensor ? t.binding(op) : t));
   const r = runtime();
-  r.queue.dispatch(r.pipelines.get(k), bindings, k.params.pack(values), grid);
+  const watch = dispatchObserver();
+  if (watch) {
+    // A buffer range bound twice (e.g. `bias ?? x` when there is no bias) is counted once.
+    const seen = new Map<GPUBuffer, Set<number>>();
+    const bindingBytes = tensors.map((t, i) => {
+      const b = bindings[i];
+      const bytes = t instanceof Tensor ? t.size * BYTES_PER_ELEMENT : (b.size ?? b.buffer.size - (b.offset ?? 0));
+      const offsets = seen.get(b.buffer) ?? new Set<number>();
+      seen.set(b.buffer, offsets);
+      if (offsets.has(b.offset ?? 0)) return 0;
+      offsets.add(b.offset ?? 0);
+      return bytes;
+    });
+    const shapes = tensors.map((t) => (t instanceof Tensor ? t.shape : null));
+    watch({ key: k.key, op, wg: k.wg, grid, bindingBytes, shapes, values: values as Record<string, unknown> });
+  }
+  if (r.queue.dryRun) {
+    r.queue.dispatches++;
+    return;
+  }
+  r.queue.dispatch(r.pipelines.get(k), bindings, k.params.pack(values), grid, op);
 }
 
 /**

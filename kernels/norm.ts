@@ -1,5 +1,6 @@
 // Batch normalisation (NCHW, PyTorch semantics) and layer normalisation, as fused kernels
-// (shaders/norm.wgsl). Keys are the kernel names; sizes, eps and momentum travel in uniforms.
+// (shaders/norm.wgsl). Keys are the kernel names (plus `:leaky` where a LeakyReLU is fused after the
+// BatchNorm); sizes, eps, momentum and the slope travel in uniforms.
 // The backward rules are fused kernels for first order; neither op supports a second derivative
 // (they throw under createGraph rather than return a silently wrong one).
 import source from '../shaders/norm.wgsl';
@@ -7,10 +8,9 @@ import { isGradEnabled, record } from '../src/engine/autograd/graph.js';
 import { fmtShape, numel, ShapeError } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { expectDtype, grid1d, kernel, out, run, sections } from './common.js';
-import { full, mul } from './elementwise.js';
+import { full } from './elementwise.js';
 import { sum } from './reduce.js';
 import { checkLoops } from './loop-budget.js';
-import { reshape, slice } from './shape-ops.js';
 import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
@@ -26,11 +26,13 @@ const CHUNK = CHUNK_WG * 64;
 const TREE_TRIPS = 8;
 
 const CHANNEL_SUMS = uniforms('Params', { C: 'u32', HW: 'u32', NHW: 'u32', chunk: 'u32', nChunks: 'u32' });
+const GRAD_SUMS = uniforms('Params', { C: 'u32', HW: 'u32', NHW: 'u32', chunk: 'u32', nChunks: 'u32', slope: 'f32' });
 const SUM_PARTIALS = uniforms('Params', { C: 'u32', nChunks: 'u32' });
 const FINALIZE = uniforms('Params', { C: 'u32', HW: 'u32', count: 'f32', eps: 'f32', momentum: 'f32' });
 const PREPARE_EVAL = uniforms('Params', { C: 'u32', eps: 'f32' });
-const NORMALIZE = uniforms('Params', { n: 'u32', C: 'u32', HW: 'u32' });
-const GRAD_INPUT = uniforms('Params', { n: 'u32', C: 'u32', HW: 'u32', count: 'f32' });
+const NORMALIZE = uniforms('Params', { n: 'u32', C: 'u32', HW: 'u32', slope: 'f32' });
+const GRAD_INPUT = uniforms('Params', { n: 'u32', C: 'u32', HW: 'u32', count: 'f32', slope: 'f32' });
+const GRAD_INPUT_EVAL = uniforms('Params', { n: 'u32', C: 'u32', HW: 'u32', slope: 'f32' });
 const LN_FORWARD = uniforms('Params', { rows: 'u32', D: 'u32', eps: 'f32' });
 const LN_BACKWARD = uniforms('Params', { rows: 'u32', D: 'u32' });
 
@@ -39,6 +41,12 @@ export interface BatchNormOptions {
   /** Weight of the new batch in the running statistics (PyTorch's default 0.1). */
   momentum?: number;
   eps?: number;
+  /**
+   * Fuse a LeakyReLU with this negative slope after the normalisation: the same values, bit for bit,
+   * as `leakyRelu(batchNorm2d(…), slope)`, without the intermediate tensor or its two kernels' passes
+   * (forward and backward). null/absent: plain BatchNorm.
+   */
+  leakySlope?: number | null;
 }
 
 interface ChannelGeometry {
@@ -54,11 +62,23 @@ function checkChannelVector(op: string, t: Tensor | null, C: number, name: strin
   if (t.rank !== 1 || t.shape[0] !== C) throw new ShapeError(op, `${name} must have shape [${C}], got ${fmtShape(t.shape)}`, [x.shape]);
 }
 
-/** Reduce per channel over N·H·W in two passes: [C, nChunks] partials, then [C] and [C]. */
-function channelSums(op: string, kernel_: 'bnStatsPartial' | 'bnGradPartial', inputs: Tensor[], geo: ChannelGeometry): [Tensor, Tensor] {
+/**
+ * Reduce per channel over N·H·W in two passes: [C, nChunks] partials, then [C] and [C]. The forward's
+ * statistics (bnStatsPartial over x) or the backward's sums (bnGradPartial over x, g and the
+ * statistics, g gated by a fused LeakyReLU when `slope` is not null).
+ */
+function channelSums(op: string, inputs: Tensor[], geo: ChannelGeometry, grad: { slope: number | null } | null): [Tensor, Tensor] {
   const partials = out([geo.C, geo.nChunks, 2], 'f32', `${op}Partials`);
-  const pass1 = kernel(`norm:${kernel_}`, CHANNEL_SUMS, CHUNK_WG, () => ({ body: SRC[kernel_] }));
-  run(pass1, [...inputs, partials], { C: geo.C, HW: geo.HW, NHW: geo.NHW, chunk: CHUNK, nChunks: geo.nChunks }, grid1d(geo.C * geo.nChunks, 1), op);
+  const sizes = { C: geo.C, HW: geo.HW, NHW: geo.NHW, chunk: CHUNK, nChunks: geo.nChunks };
+  const grid = grid1d(geo.C * geo.nChunks, 1);
+  if (grad) {
+    const leaky = grad.slope !== null;
+    const pass1 = kernel(`norm:bnGradPartial${leaky ? ':leaky' : ''}`, GRAD_SUMS, CHUNK_WG, () => ({ body: SRC.bnGradPartial, consts: { LEAKY: ['bool', leaky] } }));
+    run(pass1, [...inputs, partials], { ...sizes, slope: grad.slope ?? 0 }, grid, op);
+  } else {
+    const pass1 = kernel('norm:bnStatsPartial', CHANNEL_SUMS, CHUNK_WG, () => ({ body: SRC.bnStatsPartial }));
+    run(pass1, [...inputs, partials], sizes, grid, op);
+  }
   const a = out([geo.C], 'f32', `${op}SumA`);
   const b = out([geo.C], 'f32', `${op}SumB`);
   const pass2 = kernel('norm:bnSumPartials', SUM_PARTIALS, ROW_WG, () => ({ body: SRC.bnSumPartials }));
@@ -70,7 +90,8 @@ function channelSums(op: string, kernel_: 'bnStatsPartial' | 'bnGradPartial', in
 /**
  * BatchNorm2d over x [N, C, H, W]. Training: normalise with the batch mean and biased variance and
  * update runningMean/runningVar in place (running = (1 − m)·running + m·batch, with the unbiased
- * batch variance). Eval: normalise with the running statistics. weight and bias may be null.
+ * batch variance). Eval: normalise with the running statistics. weight and bias may be null. With
+ * `leakySlope`, a LeakyReLU follows in the same kernels (forward and backward).
  */
 export function batchNorm2d(
   x: Tensor,
@@ -80,71 +101,73 @@ export function batchNorm2d(
   runningVar: Tensor,
   opts: BatchNormOptions,
 ): Tensor {
-  const op = 'batchNorm2d';
+  const { training, momentum = 0.1, eps = 1e-5, leakySlope = null } = opts;
+  const op = leakySlope === null ? 'batchNorm2d' : 'batchNorm2d+leakyRelu';
   expectDtype(op, x, 'f32');
   if (x.rank !== 4) throw new ShapeError(op, 'expects an NCHW tensor', [x.shape]);
   const [N, C, H, W] = x.shape;
   for (const [t, name] of [[weight, 'weight'], [bias, 'bias'], [runningMean, 'runningMean'], [runningVar, 'runningVar']] as const) {
     checkChannelVector(op, t, C, name, x);
   }
-  const { training, momentum = 0.1, eps = 1e-5 } = opts;
+  if (leakySlope !== null && !Number.isFinite(leakySlope)) throw new Error(`${op}: the LeakyReLU slope ${leakySlope} is not a finite number`);
   const NHW = N * H * W;
   if (training && NHW < 2) throw new ShapeError(op, `training needs more than one value per channel`, [x.shape]);
   const nChunks = Math.ceil(NHW / CHUNK);
   // Pass 2: each invocation adds every ROW_WG-th partial of its channel.
   checkLoops(op, Math.ceil(nChunks / ROW_WG) + TREE_TRIPS, [x.shape], `summing ${nChunks} partials per channel`);
   const geo: ChannelGeometry = { C, HW: H * W, NHW, nChunks };
+  const leaky = leakySlope !== null;
+  const slope = leakySlope ?? 0;
+  const suffix = leaky ? ':leaky' : '';
 
   const y = out(x.shape, 'f32', op);
   if (!x.size) return y;
   // Null weight/bias act as 1 and 0 (temporaries: the kernels bind a buffer either way).
   const w = weight ?? full([C], 1);
   const b = bias ?? full([C], 0);
-  const stats = out([C, 2], 'f32', 'batchNormStats'); // (mean, invstd)
-  const affine = out([C, 2], 'f32', 'batchNormAffine'); // (scale, shift)
+  const statsAffine = out([C, 4], 'f32', 'batchNormStats'); // (mean, invstd, scale, shift)
   if (training) {
-    const [sumD, sumD2] = channelSums(op, 'bnStatsPartial', [x], geo);
+    const [sumD, sumD2] = channelSums(op, [x], geo, null);
     const finalize = kernel('norm:bnFinalizeTraining', FINALIZE, CHANNEL_WG, () => ({ body: SRC.bnFinalizeTraining }));
-    run(finalize, [x, sumD, sumD2, w, b, runningMean, runningVar, stats, affine], { C, HW: geo.HW, count: NHW, eps, momentum }, grid1d(C, CHANNEL_WG), op);
+    run(finalize, [x, sumD, sumD2, w, b, runningMean, runningVar, statsAffine], { C, HW: geo.HW, count: NHW, eps, momentum }, grid1d(C, CHANNEL_WG), op);
     sumD.dispose();
     sumD2.dispose();
   } else {
     const prepare = kernel('norm:bnPrepareEval', PREPARE_EVAL, CHANNEL_WG, () => ({ body: SRC.bnPrepareEval }));
-    run(prepare, [runningMean, runningVar, w, b, stats, affine], { C, eps }, grid1d(C, CHANNEL_WG), op);
+    run(prepare, [runningMean, runningVar, w, b, statsAffine], { C, eps }, grid1d(C, CHANNEL_WG), op);
   }
-  const normalize = kernel('norm:bnNormalize', NORMALIZE, ELEMENT_WG, () => ({ body: SRC.bnNormalize }));
-  run(normalize, [x, affine, y], { n: x.size, C, HW: geo.HW }, grid1d(x.size, ELEMENT_WG), op);
+  const normalize = kernel(`norm:bnNormalize${suffix}`, NORMALIZE, ELEMENT_WG, () => ({ body: SRC.bnNormalize, consts: { LEAKY: ['bool', leaky] } }));
+  run(normalize, [x, statsAffine, y], { n: x.size, C, HW: geo.HW, slope }, grid1d(x.size, ELEMENT_WG), op);
   if (!weight) w.dispose();
   if (!bias) b.dispose();
 
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
-  record(y, op, inputs, [x, stats, affine], (g, [sx, st, af]) => {
+  record(y, op, inputs, [x, statsAffine], (g, [sx, st]) => {
     if (isGradEnabled()) throw new Error(`${op}: second derivatives are not supported (createGraph through batch norm)`);
-    // Eval mode needs the channel sums only for the weight and bias gradients.
     const affineGrads = (weight?.requiresGrad ?? false) || (bias?.requiresGrad ?? false);
-    if (!training && !affineGrads) return [mul(g, reshape(slice(af, 1, 0, 1), [1, C, 1, 1]))];
-    const [sumG, sumGX] = channelSums(op, 'bnGradPartial', [sx, g, st], geo);
+    // Eval mode needs the channel sums only for the weight and bias gradients.
+    const [sumG, sumGX] = training || affineGrads ? channelSums(op, [sx, g, st], geo, { slope: leaky ? slope : null }) : [null, null];
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
+      dx = out(x.shape, 'f32', `${op}Grad`);
       if (training) {
-        dx = out(x.shape, 'f32', `${op}Grad`);
-        const gradInput = kernel('norm:bnGradInputTraining', GRAD_INPUT, ELEMENT_WG, () => ({ body: SRC.bnGradInputTraining }));
-        run(gradInput, [sx, g, st, af, sumG, sumGX, dx], { n: x.size, C, HW: geo.HW, count: NHW }, grid1d(x.size, ELEMENT_WG), op);
+        const gradInput = kernel(`norm:bnGradInputTraining${suffix}`, GRAD_INPUT, ELEMENT_WG, () => ({ body: SRC.bnGradInputTraining, consts: { LEAKY: ['bool', leaky] } }));
+        run(gradInput, [sx, g, st, sumG!, sumGX!, dx], { n: x.size, C, HW: geo.HW, count: NHW, slope }, grid1d(x.size, ELEMENT_WG), op);
       } else {
         // Running statistics are constants: dx = g·scale.
-        dx = mul(g, reshape(slice(af, 1, 0, 1), [1, C, 1, 1]));
+        const gradInput = kernel(`norm:bnGradInputEval${suffix}`, GRAD_INPUT_EVAL, ELEMENT_WG, () => ({ body: SRC.bnGradInputEval, consts: { LEAKY: ['bool', leaky] } }));
+        run(gradInput, [sx, g, st, dx], { n: x.size, C, HW: geo.HW, slope }, grid1d(x.size, ELEMENT_WG), op);
       }
     }
     // dweight = Σ g·x̂, dbias = Σ g.
     const grads: (Tensor | null)[] = [dx];
     if (weight) grads.push(sumGX);
-    else sumGX.dispose();
+    else sumGX?.dispose();
     if (bias) grads.push(sumG);
-    else sumG.dispose();
+    else sumG?.dispose();
     return grads;
   });
-  stats.dispose();
-  affine.dispose();
+  statsAffine.dispose();
   return y;
 }
 

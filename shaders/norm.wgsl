@@ -16,6 +16,15 @@ fn nchwIndex(c: u32, k: u32, C: u32, HW: u32) -> u32 {
 
 var<workgroup> sSum: array<vec2<f32>, WG>;
 
+// The gradient reaching the normalised value t = x·scale + shift (st = mean, invstd, scale, shift):
+// g itself, or, with a LeakyReLU fused after the BatchNorm (`leaky`, a compile-time constant at the
+// call), g·select(slope, 1, t > 0) — t recomputed bit for bit as the forward computed it.
+fn gated(g: f32, x: f32, st: vec4<f32>, leaky: bool, slope: f32) -> f32 {
+  if (!leaky) { return g; }
+  let t = x * st.z + st.w;
+  return g * select(slope, 1.0, t > 0.0);
+}
+
 // Tree-sum of sSum[0..WG) (WG a power of two, called by all invocations), result in sSum[0].
 fn treeSum(lid: u32) {
   workgroupBarrier();
@@ -50,10 +59,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 //!! bnGradPartial
-// Partial (Σ g, Σ g·x̂) with x̂ = (x − mean)·invstd.
+// Partial (Σ g, Σ g·x̂) with x̂ = (x − mean)·invstd. With LEAKY (BatchNorm fused with a LeakyReLU)
+// g is first gated by the activation's derivative at t = x·scale + shift, the normalised value the
+// forward computed: exactly the composition's mul(g, select(slope, 1, t > 0)).
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
-@group(0) @binding(3) var<storage, read> Stats: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read> StatsAffine: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> Partials: array<vec2<f32>>;
 
 @compute @workgroup_size(WG)
@@ -64,12 +75,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let valid = c < P.C;
   var acc = vec2<f32>(0.0);
   if (valid) {
-    let st = Stats[c];
+    let st = StatsAffine[c];
     let end = min(P.NHW, (w % P.nChunks + 1u) * P.chunk);
     for (var k = (w % P.nChunks) * P.chunk + lid.x; k < end; k += WG) {
       let i = nchwIndex(c, k, P.C, P.HW);
-      let g = G[i];
-      acc += vec2<f32>(g, g * (X[i] - st.x) * st.y);
+      let x = X[i];
+      let g = gated(G[i], x, st, LEAKY, P.slope);
+      acc += vec2<f32>(g, g * (x - st.x) * st.y);
     }
   }
   sSum[lid.x] = acc;
@@ -100,9 +112,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 //!! bnFinalizeTraining
-// Per channel: batch mean and biased variance from the shifted sums; Stats = (mean, invstd) for the
-// backward, Affine = (scale, shift) with y = x·scale + shift; running statistics updated in place
-// with the unbiased variance, as PyTorch does.
+// Per channel: batch mean and biased variance from the shifted sums; StatsAffine = (mean, invstd,
+// scale, shift), y = x·scale + shift (mean and invstd for the backward); running statistics updated
+// in place with the unbiased variance, as PyTorch does. Eight storage bindings: WebGPU's default
+// per-stage limit (Dawn's null backend has no more).
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> SumD: array<f32>;
 @group(0) @binding(3) var<storage, read> SumD2: array<f32>;
@@ -110,8 +123,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(5) var<storage, read> Bias: array<f32>;
 @group(0) @binding(6) var<storage, read_write> RunMean: array<f32>;
 @group(0) @binding(7) var<storage, read_write> RunVar: array<f32>;
-@group(0) @binding(8) var<storage, read_write> Stats: array<vec2<f32>>;
-@group(0) @binding(9) var<storage, read_write> Affine: array<vec2<f32>>;
+@group(0) @binding(8) var<storage, read_write> StatsAffine: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -122,21 +134,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let variance = max(SumD2[c] / P.count - meanD * meanD, 0.0);
   let mean = X[nchwIndex(c, 0u, P.C, P.HW)] + meanD;
   let invstd = inverseSqrt(variance + P.eps);
-  Stats[c] = vec2<f32>(mean, invstd);
   let scale = Weight[c] * invstd;
-  Affine[c] = vec2<f32>(scale, Bias[c] - mean * scale);
+  StatsAffine[c] = vec4<f32>(mean, invstd, scale, Bias[c] - mean * scale);
   RunMean[c] = (1.0 - P.momentum) * RunMean[c] + P.momentum * mean;
   RunVar[c] = (1.0 - P.momentum) * RunVar[c] + P.momentum * variance * P.count / (P.count - 1.0);
 }
 
 //!! bnPrepareEval
-// Per channel from the running statistics: Stats = (mean, invstd), Affine = (scale, shift).
+// Per channel from the running statistics: StatsAffine = (mean, invstd, scale, shift).
 @group(0) @binding(1) var<storage, read> RunMean: array<f32>;
 @group(0) @binding(2) var<storage, read> RunVar: array<f32>;
 @group(0) @binding(3) var<storage, read> Weight: array<f32>;
 @group(0) @binding(4) var<storage, read> Bias: array<f32>;
-@group(0) @binding(5) var<storage, read_write> Stats: array<vec2<f32>>;
-@group(0) @binding(6) var<storage, read_write> Affine: array<vec2<f32>>;
+@group(0) @binding(5) var<storage, read_write> StatsAffine: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -144,15 +154,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let c = globalIndex(wid, nwg, lid);
   if (c >= P.C) { return; }
   let invstd = inverseSqrt(RunVar[c] + P.eps);
-  Stats[c] = vec2<f32>(RunMean[c], invstd);
   let scale = Weight[c] * invstd;
-  Affine[c] = vec2<f32>(scale, Bias[c] - RunMean[c] * scale);
+  StatsAffine[c] = vec4<f32>(RunMean[c], invstd, scale, Bias[c] - RunMean[c] * scale);
 }
 
 //!! bnNormalize
-// y = x·scale[c] + shift[c].
+// y = t = x·scale[c] + shift[c]; with LEAKY the LeakyReLU of it, as leakyRelu computes it:
+// select(t·slope, t, t > 0).
 @group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> Affine: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read> StatsAffine: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
 @compute @workgroup_size(WG)
@@ -160,19 +170,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
-  let a = Affine[(i / P.HW) % P.C];
-  Y[i] = X[i] * a.x + a.y;
+  let a = StatsAffine[(i / P.HW) % P.C];
+  let t = X[i] * a.z + a.w;
+  if (LEAKY) {
+    Y[i] = select(t * P.slope, t, t > 0.0);
+  } else {
+    Y[i] = t;
+  }
 }
 
 //!! bnGradInputTraining
-// dx = scale·(g − Σg/n − x̂·Σ(g·x̂)/n), the batch statistics' own dependence on x included.
+// dx = scale·(g − Σg/n − x̂·Σ(g·x̂)/n), the batch statistics' own dependence on x included; g gated
+// by the LeakyReLU's derivative first when fused (LEAKY).
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
-@group(0) @binding(3) var<storage, read> Stats: array<vec2<f32>>;
-@group(0) @binding(4) var<storage, read> Affine: array<vec2<f32>>;
-@group(0) @binding(5) var<storage, read> SumG: array<f32>;
-@group(0) @binding(6) var<storage, read> SumGX: array<f32>;
-@group(0) @binding(7) var<storage, read_write> DX: array<f32>;
+@group(0) @binding(3) var<storage, read> StatsAffine: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> SumG: array<f32>;
+@group(0) @binding(5) var<storage, read> SumGX: array<f32>;
+@group(0) @binding(6) var<storage, read_write> DX: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -180,9 +195,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = globalIndex(wid, nwg, lid);
   if (i >= P.n) { return; }
   let c = (i / P.HW) % P.C;
-  let st = Stats[c];
-  let xhat = (X[i] - st.x) * st.y;
-  DX[i] = Affine[c].x * (G[i] - SumG[c] / P.count - xhat * SumGX[c] / P.count);
+  let st = StatsAffine[c];
+  let x = X[i];
+  let xhat = (x - st.x) * st.y;
+  DX[i] = st.z * (gated(G[i], x, st, LEAKY, P.slope) - SumG[c] / P.count - xhat * SumGX[c] / P.count);
+}
+
+//!! bnGradInputEval
+// Eval mode (running statistics are constants): dx = g·scale, g gated by the LeakyReLU first when
+// fused — the composition mul(mul(g, gate), scale).
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> G: array<f32>;
+@group(0) @binding(3) var<storage, read> StatsAffine: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> DX: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = globalIndex(wid, nwg, lid);
+  if (i >= P.n) { return; }
+  let st = StatsAffine[(i / P.HW) % P.C];
+  DX[i] = gated(G[i], X[i], st, LEAKY, P.slope) * st.z;
 }
 
 //!! lnForward

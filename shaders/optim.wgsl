@@ -1,7 +1,9 @@
-// Fused in-place optimiser updates: one invocation per element, one dispatch per parameter tensor.
-// They write the parameter's and the optimiser state's buffers directly (no autograd). Scalars that
-// depend only on the step count (Adam's bias corrections) are computed on the CPU in f64 and arrive
-// as uniforms, so the shaders do nothing but the per-element arithmetic.
+// Fused in-place optimiser updates: one invocation per element of the range [base, base + n) of the
+// bound buffers — one parameter tensor, or a run of parameters in an optimiser's arena (one dispatch
+// for all of them: src/engine/nn/arena.ts). They write the parameter's and the optimiser state's
+// buffers directly (no autograd). Scalars that depend only on the step count (Adam's bias
+// corrections) are computed on the CPU in f64 and arrive as uniforms, so the shaders do nothing but
+// the per-element arithmetic — the same for a tensor and for an arena, bit for bit.
 
 //!! sgd
 // PyTorch's torch.optim.SGD without momentum: p −= lr·(g + wd·p).
@@ -11,8 +13,9 @@
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = globalIndex(wid, nwg, lid);
-  if (i >= P.n) { return; }
+  let k = globalIndex(wid, nwg, lid);
+  if (k >= P.n) { return; }
+  let i = P.base + k;
   let p = Param[i];
   Param[i] = p - P.lr * (Grad[i] + P.weight_decay * p);
 }
@@ -27,8 +30,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = globalIndex(wid, nwg, lid);
-  if (i >= P.n) { return; }
+  let k = globalIndex(wid, nwg, lid);
+  if (k >= P.n) { return; }
+  let i = P.base + k;
   let p = Param[i];
   let g = Grad[i] + P.weight_decay * p;
   // The first step must not read Buf: it is fresh, uninitialised pool memory.
@@ -51,8 +55,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = globalIndex(wid, nwg, lid);
-  if (i >= P.n) { return; }
+  let k = globalIndex(wid, nwg, lid);
+  if (k >= P.n) { return; }
+  let i = P.base + k;
   var p = Param[i];
   var g = Grad[i];
   if (P.decoupled == 1u) {

@@ -5,6 +5,8 @@
 export { init, shutdown, runtime, memoryStats, sync, flush, enableProfiling, type Runtime, type MemoryStats } from './gpu/runtime.js';
 export { formatTimings } from './gpu/profiler.js';
 export { softwareRefusal, DAWN_FLAGS } from './gpu/device.js';
+export { GpuError } from './gpu/gpu-errors.js';
+export { observeDispatches, type DispatchRecord, type DispatchObserver } from './gpu/dispatch-log.js';
 export { Tensor, Storage, empty, tensor, zeros, type DType } from './tensor/tensor.js';
 export { tidy, keep, scopeDepth, setStrictOwnership, isStrictOwnership, OwnershipError } from './tensor/scope.js';
 export { ShapeError, numel, fmtShape, broadcastShapes, coalesceDims, type Shape } from './tensor/shape.js';

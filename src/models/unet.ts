@@ -97,9 +97,7 @@ class UpBlock extends Module {
       const e = Math.min(B, b + chunk);
       parts.push(layers.at(0).forward(concat([slice(skip, 0, b, e), slice(up, 0, b, e)], 1)));
     }
-    let x = concat(parts, 0);
-    for (let i = 1; i < layers.length; i++) x = layers.at(i).forward(x);
-    return x;
+    return layers.forwardFrom(1, concat(parts, 0));
   }
 }
 

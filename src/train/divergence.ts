@@ -43,9 +43,12 @@ export class DivergenceWatch {
   observe(optimizer: Optimizer, name = ''): void {
     const grads = this.slot(name ? `${name} gradients` : 'gradients', GRADIENTS);
     const weights = this.slot(name ? `${name} weights` : 'weights', WEIGHTS);
+    // The optimiser hands over what to check: each gradient and parameter, or — fused — its gradient
+    // and parameter arenas, one dispatch for all (a parameter without a gradient this step keeps its
+    // last, already checked, gradient in the arena: checking it again changes no first iteration).
     optimizer.hooks = {
-      beforeStep: (params) => {
-        for (const p of params) if (p.grad) markNonFinite(p.grad, this.flags, grads, this.iteration);
+      beforeStep: (gradients) => {
+        for (const g of gradients) markNonFinite(g, this.flags, grads, this.iteration);
       },
       afterStep: (params) => {
         for (const p of params) markNonFinite(p, this.flags, weights, this.iteration);

@@ -5,6 +5,11 @@
 // in the open command encoder, and a later queue.writeBuffer into a reused buffer would run *before*
 // them on the queue timeline. Released buffers wait in `deferred` until the encoder is submitted
 // (onSubmit), then join the free lists. The garbage collector is never relied on.
+//
+// acquire() hands out the free buffer of the bucket that was created first (lowest serial), not the
+// one released last: the buffers a step gets then depend only on which buffers are free when it
+// starts, not on the order the previous step released them. A training loop's steps thus bind the
+// same buffers step after step, and their bind groups come from the cache (bind-groups.ts).
 
 export interface PoolStats {
   /** Buffers handed out and not yet released. */
@@ -34,6 +39,9 @@ export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private deferred: GPUBuffer[] = [];
   private sizes = new WeakMap<GPUBuffer, number>();
+  /** Creation order of each buffer; free lists are sorted by it, highest first (pop = lowest). */
+  private serials = new WeakMap<GPUBuffer, number>();
+  private nextSerial = 0;
   /** The op that acquired each live buffer: `liveByLabel()` tells a leak's source. */
   private liveLabels = new Map<GPUBuffer, string>();
   private stats: PoolStats = {
@@ -45,6 +53,17 @@ export class BufferPool {
     freeBuffers: 0,
     deferredBuffers: 0,
   };
+
+  /**
+   * Dry run (CommandQueue.dryRun, bench/roofline.js): new buffers are 256-byte placeholders filed under
+   * the size asked for, so a full-size step can be counted without its memory. Outside a dry run a
+   * placeholder is never handed out (acquire destroys it instead).
+   */
+  dryRun = false;
+  private placeholders = new WeakSet<GPUBuffer>();
+
+  /** Called for each buffer just before the pool destroys it (the bind-group cache forgets it). */
+  onDestroy: ((buf: GPUBuffer) => void) | null = null;
 
   constructor(
     private readonly device: GPUDevice,
@@ -61,15 +80,24 @@ export class BufferPool {
     }
     const list = this.free.get(size);
     let buf = list?.pop();
+    while (buf && !this.dryRun && this.placeholders.has(buf)) {
+      this.stats.totalBytes -= size;
+      this.stats.freeBuffers--;
+      this.onDestroy?.(buf);
+      buf.destroy();
+      buf = list!.pop();
+    }
     if (buf) {
       this.stats.freeBuffers--;
     } else {
       buf = this.device.createBuffer({
-        size,
+        size: this.dryRun ? MIN_BUCKET : size,
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
         label,
       });
+      if (this.dryRun) this.placeholders.add(buf);
       this.sizes.set(buf, size);
+      this.serials.set(buf, this.nextSerial++);
       this.stats.createdBuffers++;
       this.stats.totalBytes += size;
     }
@@ -97,7 +125,15 @@ export class BufferPool {
       const size = this.sizes.get(buf)!;
       let list = this.free.get(size);
       if (!list) this.free.set(size, (list = []));
+      // Insert keeping the list sorted by serial, highest first (lists are short: a few dozen).
+      const serial = this.serials.get(buf)!;
+      let i = list.length;
       list.push(buf);
+      while (i > 0 && this.serials.get(list[i - 1])! < serial) {
+        list[i] = list[i - 1];
+        i--;
+      }
+      list[i] = buf;
     }
     this.stats.freeBuffers += this.deferred.length;
     this.stats.deferredBuffers = 0;
@@ -109,6 +145,7 @@ export class BufferPool {
     for (const list of this.free.values()) {
       for (const buf of list) {
         this.stats.totalBytes -= this.sizes.get(buf)!;
+        this.onDestroy?.(buf);
         buf.destroy();
       }
     }

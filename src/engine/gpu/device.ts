@@ -11,7 +11,9 @@ import { create, globals } from 'webgpu';
 import { InputError } from '../errors.js';
 import { withNativeStderrFiltered } from './native-stderr.js';
 
-export type BackendName = 'vulkan' | 'opengl' | 'metal' | 'd3d12' | 'default';
+// 'null' is Dawn's null backend: everything is validated, nothing runs (512 MiB of memory at most);
+// bench/host-time.js measures the host's share of a step on it.
+export type BackendName = 'vulkan' | 'opengl' | 'metal' | 'd3d12' | 'null' | 'default';
 
 export interface GpuContext {
   device: GPUDevice;
@@ -155,10 +157,7 @@ export async function initGpu(options: InitOptions = {}): Promise<GpuContext> {
       maxComputeWorkgroupsPerDimension: lim.maxComputeWorkgroupsPerDimension,
     };
     const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits });
-    device.addEventListener('uncapturederror', (ev) => {
-      const e = (ev as GPUUncapturedErrorEvent).error;
-      console.error(`[webgpu] uncaptured error: ${e.message}`);
-    });
+    // Uncaptured errors and the device's loss are turned into exceptions by the runtime (gpu-errors.ts).
     const info = adapter.info;
     const isCpu = isCpuAdapter(adapter);
     context = {

@@ -1,7 +1,9 @@
 // The runtime: the device plus the pieces every kernel launch goes through (pool, pipeline cache,
 // queue, profiler). One per process; `await init()` before any tensor work, `shutdown()` at the end.
+import { BindGroupCache } from './bind-groups.js';
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { initGpu, shutdownGpu, type GpuContext, type InitOptions } from './device.js';
+import { GpuErrorWatch } from './gpu-errors.js';
 import { PipelineCache } from './pipelines.js';
 import { Profiler } from './profiler.js';
 import { CommandQueue } from './queue.js';
@@ -12,6 +14,8 @@ export interface Runtime {
   pool: BufferPool;
   pipelines: PipelineCache;
   queue: CommandQueue;
+  bindGroups: BindGroupCache;
+  errors: GpuErrorWatch;
   profiler: Profiler | null;
 }
 
@@ -27,14 +31,22 @@ export function enableProfiling(): void {
 export async function init(options: InitOptions = {}): Promise<Runtime> {
   if (rt) return rt;
   const ctx = await initGpu(options);
+  const errors = new GpuErrorWatch();
+  errors.attach(ctx.device);
   const pool = new BufferPool(ctx.device, Math.min(ctx.limits.maxBufferSize, ctx.limits.maxStorageBufferBindingSize));
   const profiler = profilingRequested ? new Profiler(ctx.device, ctx.features.timestamps) : null;
+  const ring = CommandQueue.createUniformRing(ctx.device);
+  const bindGroups = new BindGroupCache(ctx.device, () => ring);
+  // A buffer the pool destroys takes its cached bind groups with it.
+  pool.onDestroy = (buf) => bindGroups.forgetBuffer(buf);
   rt = {
     ctx,
     device: ctx.device,
     pool,
-    pipelines: new PipelineCache(ctx.device),
-    queue: new CommandQueue(ctx.device, pool, profiler),
+    pipelines: new PipelineCache(ctx.device, bindGroups, errors),
+    queue: new CommandQueue(ctx.device, pool, profiler, errors, bindGroups, ring),
+    bindGroups,
+    errors,
     profiler,
   };
   return rt;
@@ -49,11 +61,24 @@ export interface MemoryStats extends PoolStats {
   pipelines: number;
   dispatches: number;
   submits: number;
+  /** Buffer-to-buffer copies recorded (read-backs, state loads, gradients into an optimiser's arena). */
+  copies: number;
+  /** Bind groups created, and dispatches that found theirs in the cache. */
+  bindGroupsCreated: number;
+  bindGroupHits: number;
 }
 
 export function memoryStats(): MemoryStats {
   const r = runtime();
-  return { ...r.pool.getStats(), pipelines: r.pipelines.size, dispatches: r.queue.dispatches, submits: r.queue.submits };
+  return {
+    ...r.pool.getStats(),
+    pipelines: r.pipelines.size,
+    dispatches: r.queue.dispatches,
+    submits: r.queue.submits,
+    copies: r.queue.copies,
+    bindGroupsCreated: r.bindGroups.created,
+    bindGroupHits: r.bindGroups.hits,
+  };
 }
 
 /** Submit everything recorded so far without waiting for it. */

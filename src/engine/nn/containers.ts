@@ -6,6 +6,11 @@ import { Module } from './module.js';
 /** A module with a one-tensor forward, the kind Sequential chains. */
 export interface Layer extends Module {
   forward(x: Tensor): Tensor;
+  /**
+   * A fused forward of this layer and the `next` one in a Sequential, or null when the pair does not
+   * fuse (BatchNorm2d → LeakyReLU does: one kernel instead of two, the same values).
+   */
+  fuseNext?(next: Layer): ((x: Tensor) => Tensor) | null;
 }
 
 export class ModuleList<M extends Module = Module> extends Module {
@@ -44,8 +49,20 @@ export class Sequential extends ModuleList<Layer> implements Layer {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardFrom(0, x);
+  }
+
+  /** Layers `start`.. applied to x, fusing the pairs that fuse (Layer.fuseNext). */
+  forwardFrom(start: number, x: Tensor): Tensor {
     let y = x;
-    for (const layer of this) y = layer.forward(y);
+    for (let i = start; i < this.length; i++) {
+      const layer = this.at(i);
+      const fused = i + 1 < this.length ? (layer.fuseNext?.(this.at(i + 1)) ?? null) : null;
+      if (fused) {
+        y = fused(y);
+        i++;
+      } else y = layer.forward(y);
+    }
     return y;
   }
 }

@@ -66,12 +66,19 @@ export class BatchNorm2d extends Module implements Layer {
     this.numBatchesTracked = this.registerBuffer('num_batches_tracked', () => zeros([], 'i32'));
   }
 
-  forward(x: Tensor): Tensor {
+  /** `leakySlope`: a LeakyReLU fused after the normalisation (kernels/norm.ts), as Sequential does. */
+  forward(x: Tensor, leakySlope: number | null = null): Tensor {
     return batchNorm2d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training,
       momentum: this.momentum,
       eps: this.eps,
+      leakySlope,
     });
+  }
+
+  /** BatchNorm2d → LeakyReLU runs as one fused op, with the composition's values bit for bit. */
+  fuseNext(next: Layer): ((x: Tensor) => Tensor) | null {
+    return next instanceof LeakyReLU ? (x) => this.forward(x, next.slope) : null;
   }
 }
 

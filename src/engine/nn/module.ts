@@ -126,9 +126,11 @@ export class Module {
     const queue = runtime().queue;
     for (const [k, src] of source) {
       const dst = own.get(k);
-      const from = src.buffer('loadStateDict');
-      // Loading a module's own tensors (or views of them) is a no-op; WebGPU refuses a self-copy.
-      if (dst && dst.size && from !== dst.buffer('loadStateDict')) queue.copy(from, 0, dst.buffer(), 0, dst.size * BYTES_PER_ELEMENT);
+      // Loading a module's own tensors (or views of them) is a no-op (queue.copy skips a copy onto
+      // itself; ranges of one buffer — parameters in one arena — go through a temporary).
+      if (dst && dst.size) {
+        queue.copy(src.buffer('loadStateDict'), src.byteOffset(), dst.buffer('loadStateDict'), dst.byteOffset(), dst.size * BYTES_PER_ELEMENT);
+      }
     }
     return { missingKeys, unexpectedKeys };
   }

@@ -33,11 +33,21 @@ export interface GradFn {
 
 export const BYTES_PER_ELEMENT = 4;
 
+/**
+ * GPU memory a tensor lives in: a whole pooled buffer, or a slice of another Storage (a parameter in an
+ * optimiser's arena, src/engine/nn/arena.ts) at a byte offset that is a multiple of the adapter's
+ * minStorageBufferOffsetAlignment. A slice holds a reference on its parent; the buffer goes back to
+ * the pool when the root's last reference goes.
+ */
 export class Storage {
   refs = 1;
   constructor(
     readonly buffer: GPUBuffer,
+    /** Bytes this storage covers (a slice: its whole slot, padding included). */
     readonly bytes: number,
+    /** Byte offset in `buffer` (0 for a whole pooled buffer). */
+    readonly offset = 0,
+    private readonly parent: Storage | null = null,
   ) {}
 
   retain(): this {
@@ -46,7 +56,21 @@ export class Storage {
   }
 
   release(): void {
-    if (--this.refs === 0) runtime().pool.release(this.buffer);
+    if (--this.refs === 0) {
+      if (this.parent) this.parent.release();
+      else runtime().pool.release(this.buffer);
+    }
+  }
+
+  /** `bytes` bytes of this storage from byte `offset` on, as a storage of their own (retains this one). */
+  slice(offset: number, bytes: number): Storage {
+    if (offset < 0 || offset + bytes > this.bytes) throw new Error(`Storage.slice: [${offset}, ${offset + bytes}) lies outside ${this.bytes} bytes`);
+    return new Storage(this.buffer, bytes, this.offset + offset, this.retain());
+  }
+
+  /** True for a slice of another storage. */
+  get isSlice(): boolean {
+    return this.parent !== null;
   }
 }
 
@@ -114,6 +138,37 @@ export class Tensor {
     return this.storage(op).buffer;
   }
 
+  /**
+   * How a kernel binds this tensor: its whole buffer, or — for a slice (a parameter in an optimiser's
+   * arena) — its slot's byte range. Use this, not buffer(), wherever the GPU reads or writes the values.
+   */
+  binding(op = 'tensor'): { buffer: GPUBuffer; offset?: number; size?: number } {
+    const s = this.storage(op);
+    return s.isSlice ? { buffer: s.buffer, offset: s.offset, size: s.bytes } : { buffer: s.buffer };
+  }
+
+  /** Byte offset of the values in buffer() (non-zero for a slice). */
+  byteOffset(op = 'tensor'): number {
+    return this.storage(op).offset;
+  }
+
+  /**
+   * Move this handle onto another storage holding the same values (an optimiser adopting a parameter
+   * into its arena): the handle's identity — what modules, optimisers and autograd know it by — stays,
+   * its old storage reference is dropped. Engine-internal.
+   */
+  replaceStorage(storage: Storage): void {
+    const old = this.storage('replaceStorage');
+    if (storage.bytes < this.size * BYTES_PER_ELEMENT) throw new Error(`replaceStorage: ${storage.bytes} bytes cannot hold ${fmtShape(this.shape)}`);
+    this.storageRef = storage;
+    old.release();
+  }
+
+  /** References on this handle's storage (1: no other handle shares it). */
+  get storageRefs(): number {
+    return this.storage('storageRefs').refs;
+  }
+
   /** A new handle on the same storage with the same graph identity, owned by the current scope. */
   share(): Tensor {
     const t = new Tensor(this.shape, this.dtype, this.storage('share').retain(), 'share');
@@ -148,7 +203,7 @@ export class Tensor {
   async data(): Promise<Float32Array | Int32Array | Uint32Array> {
     const bytes = this.size * BYTES_PER_ELEMENT;
     if (bytes === 0) return newTyped(this.dtype, 0);
-    const raw = await runtime().queue.read(this.buffer('data'), 0, bytes);
+    const raw = await runtime().queue.read(this.buffer('data'), this.byteOffset('data'), bytes);
     return this.dtype === 'f32' ? new Float32Array(raw) : this.dtype === 'i32' ? new Int32Array(raw) : new Uint32Array(raw);
   }
 
@@ -190,7 +245,7 @@ export function tensor(data: ArrayLike<number>, shape?: Shape, dtype: DType = 'f
     typed = newTyped(dtype, data.length);
     for (let i = 0; i < data.length; i++) typed[i] = data[i];
   }
-  if (typed.length) runtime().queue.write(t.buffer('tensor'), 0, typed);
+  if (typed.length) runtime().queue.write(t.buffer('tensor'), t.byteOffset('tensor'), typed);
   return t;
 }
 
@@ -198,6 +253,6 @@ export function tensor(data: ArrayLike<number>, shape?: Shape, dtype: DType = 'f
 export function zeros(shape: Shape, dtype: DType = 'f32'): Tensor {
   const t = empty(shape, dtype, 'zeros');
   const bytes = t.size * BYTES_PER_ELEMENT;
-  if (bytes) runtime().queue.clear(t.buffer(), 0, Math.ceil(bytes / 4) * 4);
+  if (bytes) runtime().queue.clear(t.buffer(), t.byteOffset(), Math.ceil(bytes / 4) * 4);
   return t;
 }
