@@ -10,7 +10,9 @@
 import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
-import { assertClose, randTensor, read } from './helpers.js';
+import { assertClose, quiet, randTensor, read } from './helpers.js';
+import { tempDir } from './fixtures.js';
+import { tinyPhantom, tinySemi, tinySupervised } from './tiny-runs.js';
 
 // Sizes off the 64-element slot alignment, one exactly on it, a scalar-like one.
 const SHAPES = [[1037], [3, 5], [64], [1], [2, 65]];
@@ -212,6 +214,30 @@ test("a module's parameters stay its own tensors after a fused optimiser adopts 
   // Disposing the optimiser leaves the module's parameters alive and readable.
   for (let i = 0; i < handles.length; i++) assertClose(await read(handles[i]), values[i], 0, 0, `parameter ${i} after the optimiser is gone`);
   net.dispose();
+});
+
+
+// Catches: a trainer whose optimiser silently falls back to one dispatch per parameter (e.g. built
+// after a forward pass left another handle on its parameters, or over parameters another optimiser
+// holds) — the fused path's saving would be lost in every real run without any test noticing.
+test('the trainers update through the fused optimiser: a few update dispatches per step, not one per parameter', async () => {
+  const dir = tempDir('fused-trainers');
+  const updates = new Map<string, number>();
+  const previous = E.observeDispatches((d) => {
+    if (d.op === 'sgdUpdate' || d.op === 'adamUpdate') updates.set(d.op, (updates.get(d.op) ?? 0) + 1);
+  });
+  try {
+    const sup = tinySupervised(`${dir}/sup`, { iterations: 3, valEvery: 3 });
+    await quiet(() => E.trainSupervised(tinyPhantom(), sup));
+    const unetParams = E.tidy(() => new E.UNet({ numClasses: 4, seed: 1 })).parameters().length;
+    const perStep = updates.get('sgdUpdate')! / 3;
+    assert.ok(perStep <= 4, `supervised: ${perStep} SGD dispatches per step for ${unetParams} parameters`);
+    updates.clear();
+    await quiet(() => E.trainSemiSupervised(tinyPhantom(), tinySemi(`${dir}/bcp`, 'bcp', { preIterations: 2, selfIterations: 2 })));
+    assert.ok(updates.get('sgdUpdate')! / 4 <= 4, `bcp: ${updates.get('sgdUpdate')! / 4} SGD dispatches per step`);
+  } finally {
+    E.observeDispatches(previous);
+  }
 });
 
 test.run();
