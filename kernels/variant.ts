@@ -14,6 +14,7 @@
 // of correctness, not of speed), `0` runs the software kernels on a GPU (for comparison). The loop
 // rule of software adapters (kernels/loop-budget.ts) is independent of this choice: it follows the
 // adapter, so GPU kernels forced onto llvmpipe still split their loops there.
+import { InputError } from '../src/engine/errors.js';
 import { runtime } from '../src/engine/gpu/runtime.js';
 
 let forced: boolean | null = null;
@@ -23,13 +24,17 @@ export function setGpuKernels(on: boolean | null): void {
   forced = on;
 }
 
-/** The value of SRASEG_GPU_KERNELS as a choice: true, false, or null when unset. */
+/**
+ * The value of SRASEG_GPU_KERNELS as a choice: true, false, or null when unset; any other value is an
+ * InputError (src/cli/runner.ts checks it before a command starts, so a typo never runs a whole
+ * training on the kernels it did not ask for).
+ */
 export function gpuKernelsFromEnv(env: Record<string, string | undefined> = process.env): boolean | null {
   const v = env.SRASEG_GPU_KERNELS;
   if (v === undefined || v === '') return null;
   if (v === '1') return true;
   if (v === '0') return false;
-  throw new Error(`SRASEG_GPU_KERNELS='${v}' is not understood: set it to 1 (GPU-shaped kernels on any adapter), 0 (software-shaped kernels), or leave it unset (the adapter decides)`);
+  throw new InputError(`SRASEG_GPU_KERNELS='${v}' is not understood: set it to 1 (GPU-shaped kernels on any adapter), 0 (software-shaped kernels), or leave it unset (the adapter decides)`);
 }
 
 /** Whether conv2d, matmul and attention run their GPU-shaped kernels. */
