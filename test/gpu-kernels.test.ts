@@ -5,10 +5,13 @@
 // transposed convolutions, the split-K weight gradient over a batch, attention heads wider than one
 // 64-row workgroup and key counts past a tile. Mistakes each catches, made by hand once each:
 // - a missing workgroupBarrier after staging (shaders/tiled-gemm.wgsl): every conv and matmul case;
-// - the k edge mask dropped (maskK returns v): conv K = 45, matmul K = 37;
+// - the k edge mask dropped (maskK returns v): the matmul cases (conv's im2col loaders return zeros
+//   past K themselves, and its split-K chunks end on a multiple of BK);
+// - the row edge guard dropped in matmul's epilogue (rows past M stored over the next batch entry):
+//   the matmul cases;
 // - the split-K chunk offset (kBegin = 0 in shaders/conv2d-gemm.wgsl weightGrad): the batch-3 case;
-// - attention's last-tile bound (all BKV keys used): Nk = 37 and 50;
-// - a bad SRASEG_GPU_KERNELS value accepted: the parsing test.
+// - attention's last-tile bound (all BKV keys used): the attention case (Nk = 37, 50, 65);
+// - a bad SRASEG_GPU_KERNELS value accepted: the two parsing tests.
 import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
