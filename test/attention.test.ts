@@ -44,7 +44,7 @@ test('attention: a single key (probabilities are 1) and one query per head', asy
   await checkCase([2, 3], 1, 17, 16, undefined, 31);
 });
 
-test('attention with one row per invocation (the GPU layout) and with 3 (groups cut by N)', async () => {
+test('attention (software kernels) with one row per invocation and with 3 (groups cut by N)', async () => {
   for (const slots of ['1', '3']) {
     process.env.SRASEG_ATTENTION_SLOTS = slots;
     try {
