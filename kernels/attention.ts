@@ -2,20 +2,26 @@
 // (online softmax over key tiles, f32 accumulators, the log-sum-exp saved for the backward), so the
 // [Nq, Nk] probabilities never exist in memory. See shaders/attention.wgsl.
 //
-// Cache key: the head width DH (the shader keeps DH-wide rows in registers), the rows per invocation
-// and the workgroup size; sizes and the scale travel in uniforms.
+// Two sets of kernels (kernels/variant.ts): for software adapters, shaders/attention.wgsl (several rows
+// per invocation, every streamed row loaded by each invocation, no workgroup memory); for GPUs,
+// shaders/attention-tiled.wgsl (one row per invocation, 64 per workgroup, the streamed rows staged
+// in workgroup memory in tiles of BKV and shared by the workgroup).
+// Cache key: the head width DH (the shaders keep DH-wide rows in registers), the rows per invocation
+// and the workgroup size, or for the tiled kernels the tile; sizes and the scale travel in uniforms.
 // The backward is first order only: it runs two kernels (dQ over queries, dK/dV over keys) that are
 // not themselves recorded, and refuses to run under `createGraph`.
 import source from '../shaders/attention.wgsl';
+import tiledSource from '../shaders/attention-tiled.wgsl';
 import { isGradEnabled, record } from '../src/engine/autograd/graph.js';
-import { runtime } from '../src/engine/gpu/runtime.js';
 import { fmtShape, numel, sameShape, ShapeError } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { grid1d, kernel, out, run, sections } from './common.js';
-import { workgroupForLoops } from './loop-budget.js';
+import { checkLoops, workgroupForLoops } from './loop-budget.js';
 import { uniforms } from './uniforms.js';
+import { gpuKernels } from './variant.js';
 
 const SRC = sections(source);
+const TILED = sections(tiledSource);
 
 /**
  * Keys per online-softmax step of the forward: the running maximum and the rescaling of the
@@ -30,25 +36,53 @@ type Kernel = 'forward' | 'backwardQuery' | 'backwardKey';
 const PARAMS = uniforms('Params', { groups: 'u32', nq: 'u32', nk: 'u32', scale: 'f32' });
 
 /**
- * Rows per invocation. On a software adapter every key row an invocation loads is a gather across
- * its SIMD lanes, so sharing each load among several query rows pays (measured on llvmpipe, see
- * docs/BENCHMARKS.md); on a GPU one row per invocation keeps the registers (2 × DH floats per row)
- * within budget.
+ * Rows per invocation of the software kernels. On a software adapter every key row an invocation
+ * loads is a gather across its SIMD lanes, so sharing each load among several query rows pays
+ * (measured on llvmpipe, see docs/BENCHMARKS.md).
  */
 const CPU_SLOTS: Record<Kernel, number> = { forward: 8, backwardQuery: 8, backwardKey: 4 };
 
-/** SRASEG_ATTENTION_SLOTS=n overrides the choice (tests run the GPU layout, n = 1, on llvmpipe). */
+/** SRASEG_ATTENTION_SLOTS=n overrides the choice (tests run other counts). */
 function slotsFor(kernel: Kernel): number {
   const forced = Number(process.env.SRASEG_ATTENTION_SLOTS);
   if (Number.isInteger(forced) && forced >= 1) return forced;
-  return runtime().ctx.isCpu ? CPU_SLOTS[kernel] : 1;
+  return CPU_SLOTS[kernel];
 }
 
-/** The row buffers each kernel loads and stores (the shader's ROWS slot declares their accessors). */
-const ROW_BUFFERS: Record<Kernel, { loads: string[]; stores: string[] }> = {
-  forward: { loads: ['Q', 'K', 'V'], stores: ['O'] },
-  backwardQuery: { loads: ['Q', 'K', 'V', 'O', 'DO'], stores: ['DQ'] },
-  backwardKey: { loads: ['Q', 'K', 'V', 'DO'], stores: ['DK', 'DV'] },
+/** Rows per workgroup of the GPU kernels (one per invocation). */
+const TILED_WG = 64;
+/**
+ * Workgroup memory the GPU kernels' tiles may take: WebGPU's default limit, which every adapter
+ * grants; the rows of a tile take 2 · BKV · DH · 4 bytes (backwardKey adds 2 · BKV floats).
+ */
+const TILED_SHARED_BYTES = 16384;
+
+/** Rows per staged tile: the largest power of two ≤ 64 whose tile fits TILED_SHARED_BYTES. */
+export function attentionTile(kernel: Kernel, dh: number): number {
+  const rowBytes = 2 * Math.ceil(dh / 4) * 16 + (kernel === 'backwardKey' ? 8 : 0);
+  let bkv = 64;
+  while (bkv > 1 && bkv * rowBytes > TILED_SHARED_BYTES) bkv /= 2;
+  return bkv;
+}
+
+/**
+ * The row buffers each kernel loads and stores (the shader's ROWS slot declares their accessors);
+ * the GPU kernels load the streamed ones by chunk into workgroup memory (`chunks`).
+ */
+interface RowBuffers {
+  loads: string[];
+  stores: string[];
+  chunks: string[];
+}
+const ROW_BUFFERS: Record<Kernel, RowBuffers> = {
+  forward: { loads: ['Q', 'K', 'V'], stores: ['O'], chunks: [] },
+  backwardQuery: { loads: ['Q', 'K', 'V', 'O', 'DO'], stores: ['DQ'], chunks: [] },
+  backwardKey: { loads: ['Q', 'K', 'V', 'DO'], stores: ['DK', 'DV'], chunks: [] },
+};
+const TILED_ROW_BUFFERS: Record<Kernel, RowBuffers> = {
+  forward: { loads: ['Q'], stores: ['O'], chunks: ['K', 'V'] },
+  backwardQuery: { loads: ['Q', 'O', 'DO'], stores: ['DQ'], chunks: ['K', 'V'] },
+  backwardKey: { loads: ['K', 'V'], stores: ['DK', 'DV'], chunks: ['Q', 'DO'] },
 };
 
 /**
@@ -57,8 +91,8 @@ const ROW_BUFFERS: Record<Kernel, { loads: string[]; stores: string[] }> = {
  * the last chunk's spare lanes left zero. (Loops over the chunks measured faster on llvmpipe than
  * the same loads written out one by one.)
  */
-function rowAccess(kernel: Kernel, vec4Rows: boolean): string {
-  const { loads, stores } = ROW_BUFFERS[kernel];
+function rowAccess(buffers: RowBuffers, vec4Rows: boolean): string {
+  const { loads, stores, chunks } = buffers;
   const load = (b: string) =>
     vec4Rows
       ? `fn load${b}(row: u32) -> Row {\n  var r: Row;\n  for (var c = 0u; c < DH4; c++) { r[c] = ${b}[row * DH4 + c]; }\n  return r;\n}`
@@ -67,7 +101,11 @@ function rowAccess(kernel: Kernel, vec4Rows: boolean): string {
     vec4Rows
       ? `fn store${b}(row: u32, r: Row) {\n  for (var c = 0u; c < DH4; c++) { ${b}[row * DH4 + c] = r[c]; }\n}`
       : `fn store${b}(row: u32, r: Row) {\n  for (var e = 0u; e < DH; e++) { ${b}[row * DH + e] = r[e / 4u][e % 4u]; }\n}`;
-  return [...loads.map(load), ...stores.map(store)].join('\n\n');
+  const chunk = (b: string) =>
+    vec4Rows
+      ? `fn chunk${b}(row: u32, c: u32) -> vec4<f32> {\n  return ${b}[row * DH4 + c];\n}`
+      : `fn chunk${b}(row: u32, c: u32) -> vec4<f32> {\n  var r = vec4<f32>(0.0);\n  for (var i = 0u; i < 4u; i++) {\n    if (4u * c + i < DH) { r[i] = ${b}[row * DH + 4u * c + i]; }\n  }\n  return r;\n}`;
+  return [...loads.map(load), ...stores.map(store), ...chunks.map(chunk)].join('\n\n');
 }
 
 /**
@@ -78,16 +116,42 @@ function launch(name: Kernel, dims: Dims, rows: number, trips: number, tensors: 
   const op = `attention.${name}`;
   const { dh, nq, nk } = dims;
   const shapes = [[...dims.lead, nq, dh], [...dims.lead, nk, dh]];
+  if (gpuKernels()) {
+    launchTiled(name, dims, rows, trips, tensors, scale);
+    return;
+  }
   const wg = workgroupForLoops(op, trips, shapes);
   const slots = slotsFor(name);
   const k = kernel(`attention:${name}:dh${dh}:wg${wg}:slots${slots}`, PARAMS, wg, () => ({
     body: SRC[name],
     consts: { DH: ['u32', dh], SLOTS: ['u32', slots], TILE: ['u32', KEY_TILE] },
     types: { RowT: dh % 4 === 0 ? 'vec4<f32>' : 'f32' },
-    slots: { ROWS: rowAccess(name, dh % 4 === 0) },
+    slots: { ROWS: rowAccess(ROW_BUFFERS[name], dh % 4 === 0) },
   }));
   const groups = numel(dims.lead) * Math.ceil(rows / slots);
   run(k, tensors, { groups, nq, nk, scale }, grid1d(groups, wg), op);
+}
+
+/**
+ * The GPU kernel `name`: one workgroup per TILED_WG rows of a head, streaming the other side's
+ * `trips` rows in tiles. Where the adapter caps loops (GPU kernels forced onto a software one), the
+ * loops are checked as the software kernels' are: per streamed row, plus the staging per tile.
+ */
+function launchTiled(name: Kernel, dims: Dims, rows: number, trips: number, tensors: Tensor[], scale: number): void {
+  const op = `attention.${name}`;
+  const { dh, nq, nk } = dims;
+  const bkv = attentionTile(name, dh);
+  const staging = Math.ceil((bkv * Math.ceil(dh / 4)) / TILED_WG) + 2;
+  const streamed = name === 'backwardKey' ? nq : nk;
+  checkLoops(op, trips + Math.ceil(streamed / bkv) * staging, [[...dims.lead, nq, dh], [...dims.lead, nk, dh]], 'each row');
+  const k = kernel(`attention:${name}Tiled:dh${dh}:bkv${bkv}`, PARAMS, TILED_WG, () => ({
+    body: TILED[`${name}Tiled`],
+    consts: { DH: ['u32', dh], BKV: ['u32', bkv] },
+    types: { RowT: dh % 4 === 0 ? 'vec4<f32>' : 'f32' },
+    slots: { ROWS: rowAccess(TILED_ROW_BUFFERS[name], dh % 4 === 0) },
+  }));
+  const groups = numel(dims.lead) * Math.ceil(rows / TILED_WG);
+  run(k, tensors, { groups, nq, nk, scale }, grid1d(groups, 1), op);
 }
 
 interface Dims {

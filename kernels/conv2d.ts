@@ -13,6 +13,9 @@
 //   source (`zeroInsertedConv`), on that same path;
 // - everything else, and what does not fit one storage binding padded: the direct kernels
 //   (conv2d-direct.ts), forward or transposed coordinates;
+// - on GPUs (kernels/variant.ts: `gpuKernels()`), all of them as implicit GEMM with workgroup-memory
+//   tiles (conv2d-gemm.ts), strided input gradients in transposed coordinates; depthwise-like
+//   destinations (< GEMM_MIN_CHANNELS channels per group) keep the direct kernels there too;
 // conv2d-weights.ts packs the weights for both and sums the weight gradient's split-K partials;
 // conv2d-geometry.ts holds the options, checks and sizes all of them share.
 import { noGrad, record } from '../src/engine/autograd/graph.js';
@@ -20,6 +23,7 @@ import { tidy } from '../src/engine/tensor/scope.js';
 import { fmtShape, ShapeError, type Shape } from '../src/engine/tensor/shape.js';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { directGather, directWeightGrad } from './conv2d-direct.js';
+import { GEMM_MIN_CHANNELS, gemmGather, gemmWeightGrad } from './conv2d-gemm.js';
 import {
   checkBias,
   checkGroups,
@@ -38,6 +42,7 @@ import { rowsGather, rowsWeightGrad, ROWS_MIN_LANES } from './conv2d-rows.js';
 import { sum } from './reduce.js';
 import { flip, permute, reshape } from './shape-ops.js';
 import { upfirdn2d, type Pad4 } from './upfirdn2d.js';
+import { gpuKernels } from './variant.js';
 
 export type { Conv2dOptions, ConvTranspose2dOptions } from './conv2d-geometry.js';
 
@@ -142,7 +147,8 @@ function conv(x: Tensor, w: Tensor, bias: Tensor | null, geo: Geometry, outHW: P
 function convInputGrad(dy: Tensor, w: Tensor, bias: Tensor | null, geo: Geometry, outHW: Pair): Tensor {
   const [n, , ho, wo] = dy.shape;
   const [, cdxG, kh, kw] = w.shape;
-  const z = stridedWithoutDilation(geo)
+  // The GPU kernels take strided input gradients in transposed coordinates directly (conv2d-gemm.ts).
+  const z = stridedWithoutDilation(geo) && !gpuKernels()
     ? noGrad(() => zeroInsertedConv(dy, w, bias, geo, outHW))
     : gather('convInputGrad', 'transposed', dy, w, bias, geo, [n, cdxG * geo.groups, ...outHW]);
   const inputs = bias ? [dy, w, bias] : [dy, w];
@@ -205,7 +211,8 @@ function gather(op: string, mode: 'forward' | 'transposed', src: Tensor, w: Tens
     geo = { ...geo, padding };
   }
   const transposed = mode === 'transposed' && !flipped;
-  if (!transposed && unitStrideAndDilation(geo)) {
+  if (gpuKernels() && dstShape[1] / geo.groups >= GEMM_MIN_CHANNELS) return gemmGather(op, transposed, flipped, src, w, bias, geo, dstShape);
+  if (!transposed && unitStrideAndDilation(geo) && !gpuKernels()) {
     const y = rowsGather(op, src, w, bias, geo, dstShape, flipped);
     if (y) return y;
   }
@@ -215,6 +222,7 @@ function gather(op: string, mode: 'forward' | 'transposed', src: Tensor, w: Tens
 /** dw [Cdy, Cx/groups, kh, kw] of conv(x, w) given dy. */
 function weightGradKernel(x: Tensor, dy: Tensor, geo: Geometry, kernel: Pair): Tensor {
   const op = 'convWeightGrad';
+  if (gpuKernels()) return gemmWeightGrad(op, x, dy, geo, kernel);
   // The fast path puts input channels on SIMD lanes: too few leave them idle.
   if (unitStrideAndDilation(geo) && x.shape[1] / geo.groups >= ROWS_MIN_LANES) {
     const v = rowsWeightGrad(op, x, dy, geo, kernel);

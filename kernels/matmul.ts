@@ -1,4 +1,6 @@
 // Matrix multiply (batched, broadcast over leading dims, optional transposes) and `linear`.
+// Two kernels (kernels/variant.ts): this file's register tiles for software adapters, and the
+// workgroup-memory tiles of kernels/matmul-tiled.ts for GPUs.
 // Cache key: the transpose flags and whether each operand can be loaded as vec4s (see kernelSpec).
 // Sizes, batch strides, the K range, bias and accumulation flags travel in uniforms: bias and
 // accumulation only touch the epilogue, where a uniform branch costs nothing measurable, so the
@@ -11,9 +13,11 @@ import { broadcastShapes, broadcastStrides, fmtShape, numel, ShapeError, type Sh
 import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { grid1d, kernel, out, run, sections } from './common.js';
 import { LOOP_BUDGET } from './loop-budget.js';
+import { tiledMatmul } from './matmul-tiled.js';
 import { sum, sumTo } from './reduce.js';
 import { reshape } from './shape-ops.js';
 import { uniforms } from './uniforms.js';
+import { gpuKernels } from './variant.js';
 
 const SRC = sections(source);
 
@@ -141,11 +145,15 @@ function matmulKernel(op: string, a: Tensor, b: Tensor, transA: boolean, transB:
   const nBatch = numel(batch);
   if (y.size === 0) return y;
 
+  const aStrides = broadcastStrides(a.shape.slice(0, -2), batch).map((s) => s * M * K);
+  const bStrides = broadcastStrides(b.shape.slice(0, -2), batch).map((s) => s * K * N);
+  if (gpuKernels()) {
+    tiledMatmul(op, a, b, y, transA, transB, bias, { batch, M, K, N, aStrides, bStrides });
+    return y;
+  }
   const k = tileKernel(transA, transB, K, M, N);
   const tilesN = Math.ceil(N / TILE_N);
   const tiles = tilesN * Math.ceil(M / TILE_ROWS);
-  const aStrides = broadcastStrides(a.shape.slice(0, -2), batch).map((s) => s * M * K);
-  const bStrides = broadcastStrides(b.shape.slice(0, -2), batch).map((s) => s * K * N);
   const [gx, gy] = grid1d(tiles, 1);
   // K = 0 still runs one pass: the output is the bias (or zeros).
   for (let kBegin = 0; kBegin < Math.max(K, 1); kBegin += MATMUL_K_CHUNK) {

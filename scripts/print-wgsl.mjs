@@ -5,6 +5,8 @@
 //
 //   node scripts/print-wgsl.mjs <key substring>    e.g. attention:forward, conv2d:rowsForward, matmul
 //   node scripts/print-wgsl.mjs --list             the cache keys the tour compiles
+//   SRASEG_GPU_KERNELS=1 node scripts/print-wgsl.mjs …   the same with the GPU-shaped kernels (conv2d:gemm,
+//                                                  matmul:tiled, attention:*Tiled) where they exist
 //
 // Inside any program, SRASEG_PRINT_WGSL=<key substring> ('*' for all) prints the same to stderr, for
 // the kernels (and shapes) that program runs.

@@ -2,61 +2,7 @@ import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import { assertClose, gradCheck, randArray, randTensor, read } from './helpers.js';
-
-interface Ref {
-  o: Float64Array;
-  dq: Float64Array;
-  dk: Float64Array;
-  dv: Float64Array;
-}
-
-/**
- * f64 reference for q [B, Nq, Dh], k/v [B, Nk, Dh] (B = all leading dims): the output and, for an
- * upstream gradient g, the exact gradients (dP = g·vᵀ, dS = P∘(dP − rowsum(dP∘P)), dq = s·dS·k, ...).
- */
-function refAttention(q: Float64Array, k: Float64Array, v: Float64Array, g: Float64Array, B: number, nq: number, nk: number, dh: number, scale: number): Ref {
-  const o = new Float64Array(B * nq * dh);
-  const dq = new Float64Array(q.length);
-  const dk = new Float64Array(k.length);
-  const dv = new Float64Array(v.length);
-  for (let b = 0; b < B; b++) {
-    const Q = (i: number, d: number) => q[(b * nq + i) * dh + d];
-    const K = (j: number, d: number) => k[(b * nk + j) * dh + d];
-    const V = (j: number, d: number) => v[(b * nk + j) * dh + d];
-    const G = (i: number, d: number) => g[(b * nq + i) * dh + d];
-    for (let i = 0; i < nq; i++) {
-      const s = new Float64Array(nk);
-      let m = -Infinity;
-      for (let j = 0; j < nk; j++) {
-        let x = 0;
-        for (let d = 0; d < dh; d++) x += Q(i, d) * K(j, d);
-        s[j] = scale * x;
-        m = Math.max(m, s[j]);
-      }
-      let z = 0;
-      for (let j = 0; j < nk; j++) z += Math.exp(s[j] - m);
-      const p = s.map((x) => Math.exp(x - m) / z);
-      const dp = new Float64Array(nk);
-      let pdp = 0;
-      for (let j = 0; j < nk; j++) {
-        for (let d = 0; d < dh; d++) {
-          o[(b * nq + i) * dh + d] += p[j] * V(j, d);
-          dp[j] += G(i, d) * V(j, d);
-          dv[(b * nk + j) * dh + d] += p[j] * G(i, d);
-        }
-        pdp += p[j] * dp[j];
-      }
-      for (let j = 0; j < nk; j++) {
-        const ds = p[j] * (dp[j] - pdp) * scale;
-        for (let d = 0; d < dh; d++) {
-          dq[(b * nq + i) * dh + d] += ds * K(j, d);
-          dk[(b * nk + j) * dh + d] += ds * Q(i, d);
-        }
-      }
-    }
-  }
-  return { o, dq, dk, dv };
-}
+import { refAttention } from './references.js';
 
 async function checkCase(lead: number[], nq: number, nk: number, dh: number, scale: number | undefined, seed: number): Promise<void> {
   const name = `attention lead [${lead}] Nq ${nq} Nk ${nk} Dh ${dh}`;
@@ -98,7 +44,7 @@ test('attention: a single key (probabilities are 1) and one query per head', asy
   await checkCase([2, 3], 1, 17, 16, undefined, 31);
 });
 
-test('attention with one row per invocation (the GPU layout) and with 3 (groups cut by N)', async () => {
+test('attention (software kernels) with one row per invocation and with 3 (groups cut by N)', async () => {
   for (const slots of ['1', '3']) {
     process.env.SRASEG_ATTENTION_SLOTS = slots;
     try {

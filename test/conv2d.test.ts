@@ -2,45 +2,7 @@ import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import { assertClose, randArray, randTensor, read, centralDifferences } from './helpers.js';
-
-type Pair = [number, number];
-interface Geo {
-  stride: Pair;
-  padding: Pair;
-  dilation: Pair;
-  groups: number;
-}
-type Shape4 = [number, number, number, number];
-
-const at = (s: Shape4, a: number, b: number, c: number, d: number) => ((a * s[1] + b) * s[2] + c) * s[3] + d;
-
-/**
- * Float64 direct loops over every (n, co, oy, ox, ci, ky, kx) of a convolution, calling `visit` with
- * the flat indices of the y, x and w elements involved. Forward, input and weight gradients are all
- * sums over these triples.
- */
-function forEachTriple(xs: Shape4, ws: Shape4, ys: Shape4, geo: Geo, visit: (yi: number, xi: number, wi: number) => void): void {
-  const [n, cin, h, w] = xs;
-  const [cout, cinG, kh, kw] = ws;
-  const coutG = cout / geo.groups;
-  for (let b = 0; b < n; b++)
-    for (let co = 0; co < cout; co++)
-      for (let oy = 0; oy < ys[2]; oy++)
-        for (let ox = 0; ox < ys[3]; ox++)
-          for (let c = 0; c < cinG; c++)
-            for (let ky = 0; ky < kh; ky++)
-              for (let kx = 0; kx < kw; kx++) {
-                const iy = oy * geo.stride[0] - geo.padding[0] + ky * geo.dilation[0];
-                const ix = ox * geo.stride[1] - geo.padding[1] + kx * geo.dilation[1];
-                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                const ci = Math.floor(co / coutG) * cinG + c;
-                if (ci >= cin) throw new Error('bad reference geometry');
-                visit(at(ys, b, co, oy, ox), at(xs, b, ci, iy, ix), at(ws, co, c, ky, kx));
-              }
-}
-
-const outSize = (size: number, k: number, geo: Geo, a: 0 | 1) =>
-  Math.floor((size + 2 * geo.padding[a] - geo.dilation[a] * (k - 1) - 1) / geo.stride[a]) + 1;
+import { forEachTriple, fullGeo, outSize, type Geo, type Shape4 } from './references.js';
 
 interface Case {
   name: string;
@@ -73,10 +35,6 @@ const cases: Case[] = [
   { name: 'padding [2, 0] on rows of 8', x: [1, 2, 3, 8], w: [2, 2, 3, 3], geo: { padding: [2, 0] } },
   { name: '1×1 kernel on rows of 16 (the source needs no padded copy)', x: [1, 3, 2, 16], w: [5, 3, 1, 1], geo: {}, bias: true },
 ];
-
-function fullGeo(g: Partial<Geo>): Geo {
-  return { stride: g.stride ?? [1, 1], padding: g.padding ?? [0, 0], dilation: g.dilation ?? [1, 1], groups: g.groups ?? 1 };
-}
 
 // Stride-1 cases again with SRASEG_CONV_ROWS=0: the direct kernels that run when a padded copy would
 // not fit one storage binding (e.g. [24, 16, 256, 256] on a 128 MiB adapter).

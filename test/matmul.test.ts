@@ -2,57 +2,7 @@ import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import { assertClose, gradCheck, randTensor, read } from './helpers.js';
-
-/** Row-major strides of a shape. */
-function strides(shape: number[]): number[] {
-  const s = shape.map(() => 1);
-  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1] * shape[i + 1];
-  return s;
-}
-
-/**
- * f64 reference of op(a)·op(b) with NumPy batch broadcasting; a and b are row-major values of the
- * given (stored) shapes.
- */
-function refMatmul(av: Float64Array, aShape: number[], bv: Float64Array, bShape: number[], transA = false, transB = false) {
-  const [ar, ac] = aShape.slice(-2);
-  const [br, bc] = bShape.slice(-2);
-  const [M, K] = transA ? [ac, ar] : [ar, ac];
-  const N = transB ? br : bc;
-  const aB = aShape.slice(0, -2);
-  const bB = bShape.slice(0, -2);
-  const rank = Math.max(aB.length, bB.length);
-  const pad = (s: number[]) => [...Array(rank - s.length).fill(1), ...s];
-  const [pa, pb] = [pad(aB), pad(bB)];
-  const batch = pa.map((d, i) => Math.max(d, pb[i]));
-  const [sa, sb] = [strides(pa), strides(pb)];
-  const nBatch = batch.reduce((x, y) => x * y, 1);
-  const y = new Float64Array(nBatch * M * N);
-  for (let z = 0; z < nBatch; z++) {
-    let rem = z;
-    let ia = 0;
-    let ib = 0;
-    for (let d = rank - 1; d >= 0; d--) {
-      const c = rem % batch[d];
-      rem = Math.floor(rem / batch[d]);
-      if (pa[d] !== 1) ia += c * sa[d];
-      if (pb[d] !== 1) ib += c * sb[d];
-    }
-    const ao = ia * M * K;
-    const bo = ib * K * N;
-    for (let m = 0; m < M; m++)
-      for (let n = 0; n < N; n++) {
-        let s = 0;
-        for (let k = 0; k < K; k++) {
-          const x = av[ao + (transA ? k * M + m : m * K + k)];
-          const w = bv[bo + (transB ? n * K + k : k * N + n)];
-          s += x * w;
-        }
-        y[(z * M + m) * N + n] = s;
-      }
-  }
-  return { y, shape: [...batch, M, N] };
-}
+import { refMatmul } from './references.js';
 
 async function checkForward(aShape: number[], bShape: number[], transA = false, transB = false, seed = 1, atol = 2e-5) {
   const a = randTensor(aShape, seed);

@@ -9,7 +9,7 @@
 // The GPU device is shut down on every path, so Node can exit. Commands import the library through
 // its public index only (src/index.ts); build.mjs bundles each into dist/cli/<name>.js against
 // dist/index.js, and bench/<name>.js imports that file.
-import { DivergenceError, InputError, shutdown } from '../index.js';
+import { DivergenceError, InputError, kernelApi, shutdown } from '../index.js';
 import { defineOptions, optionsHelp, parseOptions, type OptionSpecs, type OptionValues } from './options.js';
 
 export interface Command<S extends OptionSpecs> {
@@ -71,6 +71,7 @@ export async function runCommand<S extends OptionSpecs>(command: Command<S>, arg
       process.stdout.write(helpText(command as unknown as Command<OptionSpecs>));
       return;
     }
+    kernelApi.gpuKernelsFromEnv(); // a bad SRASEG_GPU_KERNELS fails here, before any work
     command.check?.(parsed.values);
     args = parsed.values;
   } catch (e) {
