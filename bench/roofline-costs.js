@@ -5,9 +5,9 @@
 // Bytes: every bound operand read or written once (a range bound twice counts once) — the
 // compulsory traffic, a floor; real kernels re-read tiles and may read more.
 // FLOPs (a multiply-add is 2):
-// - conv2d forward / input gradient (gather, rowsForward): 2 · output elements · source channels per
-//   group (cs) · taps; weight gradient (weightGrad, rowsWeightGrad): 2 · weight elements · N·H·W of
-//   the output gradient; padding and packing copies: 0.
+// - conv2d forward / input gradient (gather, rowsForward, the GPU's gemm): 2 · output elements · source
+//   channels per group (cs) · taps; weight gradient (weightGrad, rowsWeightGrad, gemmWeightGrad):
+//   2 · weight elements · N·H·W of the output gradient; padding and packing copies: 0.
 // - matmul: 2 · M · N · (kEnd − kBegin) · batch items in this dispatch (the grid's z).
 // - attention: per score and head dimension, forward 4 (QKᵀ, PV), backward-query 6 (recomputed
 //   QKᵀ, dP = dO·Vᵀ, dQ = dS·K), backward-key 8 (recomputed QKᵀ, dP, dV = Pᵀ·dO, dK = dSᵀ·Q).
@@ -42,11 +42,11 @@ export function flopsOf(d) {
   const largest = Math.max(...d.bindingBytes.map(elems));
   switch (family) {
     case 'conv2d': {
-      if (variant === 'gather' || variant === 'rowsForward') {
+      if (variant === 'gather' || variant === 'rowsForward' || variant === 'gemm') {
         const [cs] = need(d, 'cs');
         return 2 * elems(d.bindingBytes[2]) * cs * taps(d.key); // bindings: source, packed weights, output, bias
       }
-      if (variant === 'weightGrad' || variant === 'rowsWeightGrad') {
+      if (variant === 'weightGrad' || variant === 'rowsWeightGrad' || variant === 'gemmWeightGrad') {
         const [weightSize, dstC] = need(d, 'weightSize', 'dstC');
         const dy = d.shapes[1] ? d.shapes[1].reduce((a, b) => a * b, 1) : elems(d.bindingBytes[1]);
         return 2 * weightSize * (dy / dstC); // bindings: source, output gradient, partial sums
@@ -61,7 +61,7 @@ export function flopsOf(d) {
     case 'attention': {
       const [nk] = need(d, 'nk');
       const q = d.shapes[0].reduce((a, b) => a * b, 1); // lead · nq · dh
-      const per = { forward: 4, backwardQuery: 6, backwardKey: 8 }[variant];
+      const per = { forward: 4, backwardQuery: 6, backwardKey: 8 }[variant.replace(/Tiled$/, '')];
       if (!per) throw new Error(`roofline: no cost rule for attention kernel '${d.key}'`);
       return per * q * nk;
     }

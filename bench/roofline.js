@@ -12,7 +12,7 @@
 // H200 figures (NVIDIA H200 Tensor Core GPU datasheet, SXM): FP32 67 TFLOP/s (CUDA cores, no tensor
 // cores; TF32 tensor cores would be 494 dense), HBM3e 4.8 TB/s. Override with --peak-tflops and
 // --bandwidth-tbs.
-// Usage: node bench/roofline.js [--batch 24] [--size 256] [--vit-batch 12] [--vit-size 224] [--top 15] [--json out.json]
+// Usage: node bench/roofline.js [--kernels gpu|software] [--batch 24] [--size 256] [--vit-batch 12] [--vit-size 224] [--top 15] [--json out.json]
 import { writeFileSync } from 'node:fs';
 import { bytesOf, flopsOf } from './roofline-costs.js';
 
@@ -27,6 +27,7 @@ const args = parseArgsOrExit(process.argv.slice(2), {
   'vit-size': { type: 'number', default: 224, help: 'ViT image side (a multiple of 14)' },
   'peak-tflops': { type: 'number', default: 67, help: 'fp32 peak, TFLOP/s (H200 SXM, no tensor cores)' },
   'bandwidth-tbs': { type: 'number', default: 4.8, help: 'memory bandwidth, TB/s (H200 HBM3e)' },
+  kernels: { type: 'string', default: 'gpu', choices: ['gpu', 'software'], help: "which kernel variants to count (kernels/variant.ts): 'gpu', what an H200 runs, or 'software', llvmpipe's" },
   top: { type: 'number', default: 15, help: 'kernels listed per workload' },
   json: { type: 'string', default: '', help: 'write every launch and the totals to this file' },
 }, 'usage: node bench/roofline.js [options]');
@@ -34,6 +35,8 @@ const args = parseArgsOrExit(process.argv.slice(2), {
 const peak = args['peak-tflops'] * 1e12;
 const bandwidth = args['bandwidth-tbs'] * 1e12;
 const rt = await E.init();
+// Count the kernels the modelled GPU would run, whatever adapter this process has.
+E.kernelApi.setGpuKernels(args.kernels === 'gpu');
 
 /** Run `body` dry, collecting every launch with its cost. */
 function count(body) {
