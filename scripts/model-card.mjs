@@ -5,7 +5,8 @@
 // made it. Everything on the card is read from the run folder; nothing is typed in by hand but the
 // command line and the adapter, which the run folder does not hold.
 //
-// Usage: node scripts/model-card.mjs RUN NAME --command '<the command that made the run>' --adapter '<adapter line>' [--out weights]
+// Usage: node scripts/model-card.mjs RUN NAME --command '<the command that made the run>' --adapter '<adapter line>'
+//          [--init-as '<how to name the run's --init>'] [--out weights]
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyseRun, stageOf } from './run-scores.mjs';
@@ -19,6 +20,8 @@ const flag = (name, fallback) => {
 const command = flag('command');
 const adapter = flag('adapter');
 const outDir = flag('out', 'weights');
+// The run's --init as the card should name it (the run folder records the path it was given).
+const initAs = flag('init-as');
 const [run, name] = args;
 if (!run || !name || !command || !adapter) {
   console.error("usage: node scripts/model-card.mjs RUN NAME --command '<command>' --adapter '<adapter>' [--out weights]");
@@ -42,8 +45,8 @@ The UNet of SSL4MIS/BCP (1.81 M parameters, 4 classes: background, RV, Myo, LV),
 project's engine. Load it with \`--checkpoint weights/${name}.safetensors\` (\`eval-acdc.js\`,
 \`segment.js\`) or \`--init\` (the trainers); images are zoomed to ${c.size}² for the network.
 
-- **Data**: ${c.data ?? 'see config'}; ${c.unlabeled ? `unlabeled pool: ${c.unlabeled}` : ''}
-- **Method**: ${c.method}${c.init ? `, started from \`${c.init}\`` : ''}${c.sa === false ? ', SA off' : c.sa ? `, SA mode ${c.saMode}` : ''}
+- **Data**: ${c.data ?? 'see config'}${c.unlabeled && c.unlabeled !== 'real' ? `; unlabeled pool: ${c.unlabeled}` : ''}
+- **Method**: ${c.method}${c.init ? `, started from \`${initAs ?? c.init}\`` : ''}${c.sa === false ? ', SA off' : c.sa ? `, SA mode ${c.saMode}` : ''}
 - **Schedule**: ${schedule} at ${c.size}², SGD lr ${c.lr}, momentum ${c.momentum}, weight decay ${c.weightDecay}; seed ${c.seed}
 - **Adapter**: ${adapter}; ${(a.seconds / 60).toFixed(0)} minutes
 - **Checkpoint**: iteration ${a.best.iteration}, the best of ${a.validations} validations by mean Dice on the selection half (patients ${a.halves.select.filter((n) => n.endsWith('frame01')).map((n) => n.slice(7, 10)).join(', ')}); the report half (patients ${a.halves.report.filter((n) => n.endsWith('frame01')).map((n) => n.slice(7, 10)).join(', ')}) did not take part in the choice.
