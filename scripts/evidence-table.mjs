@@ -9,6 +9,8 @@
 //   NAME=GLOB   a method and its run folders (one per seed; the seed is read from the folder name's
 //               trailing -sN); a run's log is <run>/log.jsonl or <run>/selftrain/log.jsonl
 //   --control NAME   the method the others are compared with, seed by seed
+//   --unpaired       compare with the control as independent samples (Welch's t interval), for
+//                    methods whose seed N is not the control's seed N (another engine's random streams)
 //   --json FILE      also write the numbers as JSON
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -18,10 +20,12 @@ let CLASSES = classNames(3);
 const args = process.argv.slice(2);
 let control = null;
 let jsonOut = null;
+let unpaired = false;
 const groups = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--control') control = args[++i];
   else if (args[i] === '--json') jsonOut = args[++i];
+  else if (args[i] === '--unpaired') unpaired = true;
   else {
     const [name, pattern] = args[i].split('=');
     if (!pattern) throw new Error(`expected NAME=GLOB, got '${args[i]}'`);
@@ -64,7 +68,33 @@ for (const r of results) {
   console.log(line([r.name, r.runs.map((x) => x.seed).join(', '), pm(best), ...perClass.map(pm), pm(last), String(r.runs[0].validations), minutes.mean.toFixed(0)]));
 }
 
-if (control) {
+/** Two-sided 95 % t quantile for `df` degrees of freedom (rounded down; normal beyond the table). */
+const t95 = (df) => (df >= T95.length ? 1.96 : T95[Math.max(1, Math.floor(df))]);
+
+/** Welch's difference of two independent samples: mean, standard error and the interval's half width. */
+function welch(xs, ys) {
+  const x = stats(xs);
+  const y = stats(ys);
+  const vx = x.sd ** 2 / x.n;
+  const vy = y.sd ** 2 / y.n;
+  const se = Math.sqrt(vx + vy);
+  const df = (vx + vy) ** 2 / (vx ** 2 / (x.n - 1) + vy ** 2 / (y.n - 1));
+  return { mean: x.mean - y.mean, sd: se, half: t95(df) * se };
+}
+
+if (control && unpaired) {
+  const base = results.find((r) => r.name === control);
+  if (!base) throw new Error(`--control ${control}: no such method`);
+  console.log(`\nDifferences to '${control}' as independent samples (report half, best-on-selection checkpoints), difference of means ± its standard error and Welch's 95 % interval:`);
+  header(['method', 'seeds', 'Δ mean Dice', '95 % interval', ...CLASSES.map((c) => `Δ ${c}`), 'beyond seed noise?']);
+  for (const r of results) {
+    if (r === base || r.runs.length < 2 || base.runs.length < 2) continue;
+    const of = (runs, k) => runs.map((x) => (k === undefined ? x.best.report.mean : x.best.report.perClass[k]));
+    const d = welch(of(r.runs), of(base.runs));
+    const perClass = CLASSES.map((_, k) => welch(of(r.runs, k), of(base.runs, k)));
+    console.log(line([r.name, r.runs.map((x) => x.seed).join(', '), pm(d), `[${pct(d.mean - d.half)}, ${pct(d.mean + d.half)}]`, ...perClass.map(pm), Math.abs(d.mean) > d.half ? 'yes' : 'no']));
+  }
+} else if (control) {
   const base = results.find((r) => r.name === control);
   if (!base) throw new Error(`--control ${control}: no such method`);
   console.log(`\nPaired differences to '${control}' (report half, best-on-selection checkpoints; same seeds), mean ± sd and 95 % t interval:`);
