@@ -8,7 +8,7 @@
 //   3. StyleGAN2-ADA, a minibatch of 16 at 256² in the published 'auto' configuration (all four phases:
 //      R1 and path length every step here, so that every step carries the largest graph).
 // Data: ACDC when found (../shared/data/ACDC or SRASEG_ACDC), else the embedded phantom at 256².
-// Usage: node bench/soak.js [--steps 5] [--only sraseg,bcp,stylegan] [--sa-mode MODE]
+// Usage: node bench/soak.js [--steps 5] [--only sraseg,bcp,stylegan] [--sa-mode MODE] [--gan-batch 16]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ const args = parseArgsOrExit(process.argv.slice(2), {
   steps: { type: 'number', integer: true, min: 2, default: 5, help: 'steps per configuration (memory compared from step 2 on)' },
   only: { type: 'string', default: 'sraseg,bcp,stylegan', help: 'comma-separated subset of sraseg, bcp, stylegan' },
   'sa-mode': { type: 'string', help: 'SA mode for the SRA-Seg soak (default: the trainer\'s default)' },
+  'gan-batch': { type: 'number', integer: true, min: 2, default: 16, help: "StyleGAN2 minibatch (the published 'auto' at 256²: 16; llvmpipe's 128 MiB buffer limit holds 8)" },
 }, 'usage: node bench/soak.js [options]');
 const only = new Set(args.only.split(','));
 const K = args.steps;
@@ -98,21 +99,22 @@ if (only.has('stylegan')) {
   const reals = E.RealImageSet.fromDataset(data, R, 0);
   const out = join(root, 'stylegan');
   const D = E.STYLEGAN_TRAIN_DEFAULTS;
+  const mb = args['gan-batch'];
   await E.trainStyleGAN(reals, {
     ...D,
     out,
     resume: false,
-    batch: 16,
-    kimg: (16 * K) / 1000,
-    r1Gamma: (0.0002 * R * R) / 16,
-    emaKimg: (16 * 10) / 32,
+    batch: mb,
+    kimg: (mb * K) / 1000,
+    r1Gamma: (0.0002 * R * R) / mb, // the published auto formulas
+    emaKimg: (mb * 10) / 32,
     r1Interval: 1,
     plInterval: 1,
     snapshotKimg: 1e9,
-    gridImages: 16,
+    gridImages: mb,
     logEvery: 1,
   });
-  report(`StyleGAN2-ADA 'auto' at ${R}², minibatch of 16 (R1 and path length every step)`, join(out, 'log.jsonl'), 'step');
+  report(`StyleGAN2-ADA 'auto' at ${R}², minibatch of ${mb} (R1 and path length every step)`, join(out, 'log.jsonl'), 'step');
 }
 
 console.log(`\nsummary: ${results.map((r) => `${r.name.split(',')[0]}: ${r.flat ? 'flat' : 'NOT FLAT'}, peak ${MiB(r.peak)}`).join(' · ')}`);
