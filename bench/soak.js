@@ -8,7 +8,7 @@
 //   3. StyleGAN2-ADA, a minibatch of 16 at 256² in the published 'auto' configuration (all four phases:
 //      R1 and path length every step here, so that every step carries the largest graph).
 // Data: ACDC when found (../shared/data/ACDC or SRASEG_ACDC), else the embedded phantom at 256².
-// Usage: node bench/soak.js [--steps 5] [--only sraseg,bcp,stylegan] [--sa-mode MODE] [--gan-batch 16]
+// Usage: node bench/soak.js [--steps 5] [--only sraseg,bcp,stylegan] [--sa-mode MODE] [--gan-batch 16] [--gan-resolution 256]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,8 @@ const args = parseArgsOrExit(process.argv.slice(2), {
   steps: { type: 'number', integer: true, min: 2, default: 5, help: 'steps per configuration (memory compared from step 2 on)' },
   only: { type: 'string', default: 'sraseg,bcp,stylegan', help: 'comma-separated subset of sraseg, bcp, stylegan' },
   'sa-mode': { type: 'string', help: 'SA mode for the SRA-Seg soak (default: the trainer\'s default)' },
-  'gan-batch': { type: 'number', integer: true, min: 2, default: 16, help: "StyleGAN2 minibatch (the published 'auto' at 256²: 16; llvmpipe's 128 MiB buffer limit holds 8)" },
+  'gan-batch': { type: 'number', integer: true, min: 2, default: 16, help: "StyleGAN2 minibatch (the published 'auto' at 256²: 16)" },
+  'gan-resolution': { type: 'number', integer: true, min: 16, default: 256, help: "StyleGAN2 resolution (256: the published shape, which exceeds llvmpipe's 128 MiB buffer limit at any batch; 128 runs there)" },
 }, 'usage: node bench/soak.js [options]');
 const only = new Set(args.only.split(','));
 const K = args.steps;
@@ -95,7 +96,7 @@ if (only.has('bcp')) {
 }
 
 if (only.has('stylegan')) {
-  const R = 256;
+  const R = args['gan-resolution'];
   const reals = E.RealImageSet.fromDataset(data, R, 0);
   const out = join(root, 'stylegan');
   const D = E.STYLEGAN_TRAIN_DEFAULTS;
