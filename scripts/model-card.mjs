@@ -8,7 +8,7 @@
 // Usage: node scripts/model-card.mjs RUN NAME --command '<the command that made the run>' --adapter '<adapter line>'
 //          [--init-as '<how to name the run's --init>'] [--out weights]
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { analyseRun, stageOf } from './run-scores.mjs';
 
 const args = process.argv.slice(2);
@@ -46,7 +46,7 @@ project's engine. Load it with \`--checkpoint weights/${name}.safetensors\` (\`e
 \`segment.js\`) or \`--init\` (the trainers); images are zoomed to ${c.size}² for the network.
 
 - **Data**: ${c.data ?? 'see config'}${c.unlabeled && c.unlabeled !== 'real' ? `; unlabeled pool: ${c.unlabeled}` : ''}
-- **Method**: ${c.method}${c.init ? `, started from \`${initAs ?? c.init}\`` : ''}${c.sa === false ? ', SA off' : c.sa ? `, SA mode ${c.saMode}` : ''}
+- **Method**: ${c.method}${c.init ? `, started from \`${initAs ?? c.init}\`` : ''}${c.method !== 'sra-seg' ? '' : c.sa ? `, SA in ${c.saMode ?? 'prediction'} mode${c.dinov2 ? ` (ViT: \`${basename(c.dinov2)}\`)` : ''}` : ', SA off'}
 - **Schedule**: ${schedule} at ${c.size}², SGD lr ${c.lr}, momentum ${c.momentum}, weight decay ${c.weightDecay}; seed ${c.seed}
 - **Adapter**: ${adapter}; ${(a.seconds / 60).toFixed(0)} minutes
 - **Checkpoint**: iteration ${a.best.iteration}, the best of ${a.validations} validations by mean Dice on the selection half (patients ${a.halves.select.filter((n) => n.endsWith('frame01')).map((n) => n.slice(7, 10)).join(', ')}); the report half (patients ${a.halves.report.filter((n) => n.endsWith('frame01')).map((n) => n.slice(7, 10)).join(', ')}) did not take part in the choice.
