@@ -11,9 +11,11 @@ import { GEMM_CORE, GEMM_WG, gemmConsts, gemmTile, tileKey, tripsPerStep } from 
 import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
-const MAX_BATCH_PER_DISPATCH = 65535;
+/** Batch items per dispatch: the grid's z is capped at 65,535 workgroups. */
+export const MAX_BATCH_PER_DISPATCH = 65535;
 
-const PARAMS = uniforms('Params', {
+/** The uniforms of both matmul kernels (this one and kernels/matmul.ts's software tile). */
+export const MATMUL_PARAMS = uniforms('Params', {
   M: 'u32',
   N: 'u32',
   K: 'u32',
@@ -50,7 +52,7 @@ export function tiledMatmul(op: string, a: Tensor, b: Tensor, y: Tensor, transA:
   const bRow = transB ? K : N;
   const aLoader = `${transA ? 'aAlongM' : 'aAlongK'}${aRow % 4 === 0 ? 'Vec' : 'Scalar'}`;
   const bLoader = `${transB ? 'bAlongK' : 'bAlongN'}${bRow % 4 === 0 ? 'Vec' : 'Scalar'}`;
-  const k = kernel(`matmul:tiled:${tileKey(tile)}:${aLoader},${bLoader}`, PARAMS, GEMM_WG, () => ({
+  const k = kernel(`matmul:tiled:${tileKey(tile)}:${aLoader},${bLoader}`, MATMUL_PARAMS, GEMM_WG, () => ({
     body: GEMM_CORE + SRC.main + SRC[aLoader] + SRC[bLoader],
     consts: gemmConsts(tile, transA, !transB, false),
   }));

@@ -13,10 +13,9 @@ import { broadcastShapes, broadcastStrides, fmtShape, numel, ShapeError, type Sh
 import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { grid1d, kernel, out, run, sections } from './common.js';
 import { LOOP_BUDGET } from './loop-budget.js';
-import { tiledMatmul } from './matmul-tiled.js';
+import { MATMUL_PARAMS as PARAMS, MAX_BATCH_PER_DISPATCH, tiledMatmul } from './matmul-tiled.js';
 import { sum, sumTo } from './reduce.js';
 import { reshape } from './shape-ops.js';
-import { uniforms } from './uniforms.js';
 import { gpuKernels } from './variant.js';
 
 const SRC = sections(source);
@@ -39,24 +38,6 @@ const TILE_N = WG * 4 * TILE_VEC4_COLS;
  * accumulating dispatches (split-K) on every adapter: on a GPU that is one more dispatch per 65,536.
  */
 export const MATMUL_K_CHUNK = 2 * LOOP_BUDGET;
-const MAX_BATCH_PER_DISPATCH = 65535;
-
-const PARAMS = uniforms('Params', {
-  M: 'u32',
-  N: 'u32',
-  K: 'u32',
-  kBegin: 'u32',
-  kEnd: 'u32',
-  accumulate: 'u32',
-  hasBias: 'u32',
-  tilesN: 'u32',
-  tiles: 'u32',
-  batchRank: 'u32',
-  batchBase: 'u32',
-  batchShape: 'vec8',
-  aBatchStride: 'vec8',
-  bBatchStride: 'vec8',
-});
 
 export interface MatmulOptions {
   /** `a` is stored [..., K, M] and used transposed. */

@@ -2,7 +2,7 @@ import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import { assertClose, randArray, randTensor, read, centralDifferences } from './helpers.js';
-import { forEachTriple, fullGeo, outSize, type Geo, type Shape4 } from './references.js';
+import { forEachTriple, fullGeo, refConv, outSize, type Geo, type Shape4 } from './references.js';
 
 interface Case {
   name: string;
@@ -54,29 +54,14 @@ for (const { c, direct } of runs) {
     x.t.requiresGrad = w.t.requiresGrad = b.t.requiresGrad = true;
     const y = E.conv2d(x.t, w.t, c.bias ? b.t : null, { ...geo });
     assert.equal([...y.shape], ys);
-
-    const wantY = new Float64Array(y.size);
-    const wantDx = new Float64Array(x.t.size);
-    const wantDw = new Float64Array(w.t.size);
-    forEachTriple(c.x, c.w, ys, geo, (yi, xi, wi) => {
-      wantY[yi] += x.v[xi] * w.v[wi];
-      wantDx[xi] += dy.v[yi] * w.v[wi];
-      wantDw[wi] += dy.v[yi] * x.v[xi];
-    });
-    const plane = ys[2] * ys[3];
-    const wantDb = new Float64Array(ys[1]);
-    for (let i = 0; i < wantY.length; i++) {
-      const ch = Math.floor(i / plane) % ys[1];
-      if (c.bias) wantY[i] += b.v[ch];
-      wantDb[ch] += dy.v[i];
-    }
+    const want = refConv(c.x, c.w, ys, geo, { x: x.v, w: w.v, b: b.v, dy: dy.v }, !!c.bias);
     // f32 sums of ≤ 81 products of O(1) terms: 1e-5 absolute is ample.
-    assertClose(await read(y), wantY, 1e-5, 1e-5, 'y');
+    assertClose(await read(y), want.y, 1e-5, 1e-5, 'y');
     E.backward(y, { grad: dy.t });
-    assertClose(await read(x.t.grad!), wantDx, 1e-5, 1e-5, 'dx');
+    assertClose(await read(x.t.grad!), want.dx, 1e-5, 1e-5, 'dx');
     // dw sums over N·Ho·Wo ≤ 175 products.
-    assertClose(await read(w.t.grad!), wantDw, 1e-5, 1e-4, 'dw');
-    if (c.bias) assertClose(await read(b.t.grad!), wantDb, 1e-5, 1e-4, 'dbias');
+    assertClose(await read(w.t.grad!), want.dw, 1e-5, 1e-4, 'dw');
+    if (c.bias) assertClose(await read(b.t.grad!), want.db, 1e-5, 1e-4, 'dbias');
     else assert.is(b.t.grad, null);
     for (const t of [x.t, w.t, b.t, dy.t, y, x.t.grad, w.t.grad, b.t.grad]) t?.dispose();
     delete process.env.SRASEG_CONV_ROWS;
@@ -112,11 +97,12 @@ test('convTranspose2d stride 2 + outputPadding 1, groups 2, bias: forward and gr
     wantY[i] += b.v[ch];
     wantDb[ch] += dy.v[i];
   }
-  assertClose(await read(y), wantY, 1e-5, 1e-5, 'y'); // ≤ 24 products per element
+  const want = { y: wantY, dx: wantDx, dw: wantDw, db: wantDb };
+  assertClose(await read(y), want.y, 1e-5, 1e-5, 'y'); // ≤ 24 products per element
   E.backward(y, { grad: dy.t });
-  assertClose(await read(x.t.grad!), wantDx, 1e-5, 1e-5, 'dx');
-  assertClose(await read(w.t.grad!), wantDw, 1e-5, 1e-4, 'dw');
-  assertClose(await read(b.t.grad!), wantDb, 1e-5, 1e-4, 'dbias');
+  assertClose(await read(x.t.grad!), want.dx, 1e-5, 1e-5, 'dx');
+  assertClose(await read(w.t.grad!), want.dw, 1e-5, 1e-4, 'dw');
+  assertClose(await read(b.t.grad!), want.db, 1e-5, 1e-4, 'dbias');
 });
 
 test('second derivatives: d/d(x, w) of ‖∂L/∂x‖² + ‖∂L/∂w‖² through conv, vs finite differences', async () => {

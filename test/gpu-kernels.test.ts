@@ -17,7 +17,7 @@ import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import { runBench } from './fixtures.js';
 import { assertClose, randArray, randTensor, read } from './helpers.js';
-import { broadcastBatch, forEachTriple, fullGeo, outSize, refAttention, refMatmul, type Geo, type Shape4 } from './references.js';
+import { broadcastBatch, forEachTriple, fullGeo, refConv, outSize, refAttention, refMatmul, type Geo, type Shape4 } from './references.js';
 
 const K = E.kernelApi;
 
@@ -71,27 +71,13 @@ for (const c of convCases) {
     x.t.requiresGrad = w.t.requiresGrad = b.t.requiresGrad = true;
     const y = E.conv2d(x.t, w.t, c.bias ? b.t : null, { ...geo });
     assert.equal([...y.shape], ys);
-    const wantY = new Float64Array(y.size);
-    const wantDx = new Float64Array(x.t.size);
-    const wantDw = new Float64Array(w.t.size);
-    forEachTriple(c.x, c.w, ys, geo, (yi, xi, wi) => {
-      wantY[yi] += x.v[xi] * w.v[wi];
-      wantDx[xi] += dy.v[yi] * w.v[wi];
-      wantDw[wi] += dy.v[yi] * x.v[xi];
-    });
-    const plane = ys[2] * ys[3];
-    const wantDb = new Float64Array(ys[1]);
-    for (let i = 0; i < wantY.length; i++) {
-      const ch = Math.floor(i / plane) % ys[1];
-      if (c.bias) wantY[i] += b.v[ch];
-      wantDb[ch] += dy.v[i];
-    }
+    const want = refConv(c.x, c.w, ys, geo, { x: x.v, w: w.v, b: b.v, dy: dy.v }, !!c.bias);
     // f32 sums of ≤ 297 products of O(1) terms.
-    assertClose(await read(y), wantY, 1e-5, 3e-5, 'y');
+    assertClose(await read(y), want.y, 1e-5, 3e-5, 'y');
     E.backward(y, { grad: dy.t });
-    assertClose(await read(x.t.grad!), wantDx, 1e-5, 3e-5, 'dx');
-    assertClose(await read(w.t.grad!), wantDw, 1e-5, c.dwTol ?? 1e-4, 'dw');
-    if (c.bias) assertClose(await read(b.t.grad!), wantDb, 1e-5, 3e-4, 'dbias');
+    assertClose(await read(x.t.grad!), want.dx, 1e-5, 3e-5, 'dx');
+    assertClose(await read(w.t.grad!), want.dw, 1e-5, c.dwTol ?? 1e-4, 'dw');
+    if (c.bias) assertClose(await read(b.t.grad!), want.db, 1e-5, 3e-4, 'dbias');
   });
 }
 
@@ -123,11 +109,12 @@ gpuTest('convTranspose2d stride 2, outputPadding 1, groups 2, 6 → 10 channels:
     wantY[i] += b.v[ch];
     wantDb[ch] += dy.v[i];
   }
-  assertClose(await read(y), wantY, 1e-5, 2e-5, 'y');
+  const want = { y: wantY, dx: wantDx, dw: wantDw, db: wantDb };
+  assertClose(await read(y), want.y, 1e-5, 2e-5, 'y');
   E.backward(y, { grad: dy.t });
-  assertClose(await read(x.t.grad!), wantDx, 1e-5, 2e-5, 'dx');
-  assertClose(await read(w.t.grad!), wantDw, 1e-5, 2e-4, 'dw');
-  assertClose(await read(b.t.grad!), wantDb, 1e-5, 2e-4, 'dbias');
+  assertClose(await read(x.t.grad!), want.dx, 1e-5, 2e-5, 'dx');
+  assertClose(await read(w.t.grad!), want.dw, 1e-5, 2e-4, 'dw');
+  assertClose(await read(b.t.grad!), want.db, 1e-5, 2e-4, 'dbias');
 });
 
 /** op(a)·op(b) and its gradients (which run the other layouts) vs float64, with batch broadcasting. */
