@@ -1,0 +1,18 @@
+#!/bin/bash
+# DRIVE, three seeds (docs/RESULTS.md): 4 labeled training images (21–24), the last 8 (33–40) held
+# back for validation — split 4 + 4 into selection and report halves (src/data/val-split.ts) —, the 8
+# between them unlabeled; 128², batch 4. One seed per call: results/drive-128-seeds-run.sh SEED
+set -e
+s=$1
+R=${R:-runs/drive-128-seeds}
+A="--labeled 4 --validation 8 --size 128 --batch 4 --val-split select --log-every 10 --seed $s"
+run() { # name args...
+  local name=$1 out=$R/$1-s$s r=; shift
+  [ -f $out/done ] && return
+  if [ -f $out/checkpoint.safetensors ] || [ -f $out/selftrain/checkpoint.safetensors ]; then r=--resume; fi
+  node bench/train-fundus.js $A --out $out $r "$@" && touch $out/done
+}
+run sup --method supervised --iterations 200 --val-every 40
+I="--init $R/sup-s$s/model_best.safetensors"
+run cont --method supervised --iterations 60 --val-every 20 $I
+run bcp --method bcp --pre-iterations 0 --iterations 60 --val-every 20 $I
