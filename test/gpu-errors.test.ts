@@ -12,6 +12,7 @@ import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import { assertClose, randTensor, read } from './helpers.js';
+import { GpuError, GpuErrorWatch } from '../src/engine/gpu/gpu-errors.js';
 
 const { kernel, run, uniforms, grid1d } = E.kernelApi;
 const PARAMS = uniforms('Params', { n: 'u32' });
@@ -72,6 +73,46 @@ test('a grid beyond maxComputeWorkgroupsPerDimension throws at the flush, naming
   const z = E.zeros([64]);
   run(COPY, [x.t, z], { n: 64 }, grid1d(64, 64));
   assertClose(await read(z), x.v, 0, 0, 'valid copy after the error');
+});
+
+// Device loss cannot be provoked on a real adapter from a test (destroy() is the deliberate kind,
+// which must NOT raise), so the watch is driven by a stand-in device: an EventTarget with a `lost`
+// promise. Catches: a lost device reported once and then forgotten (later calls would run on a dead
+// device), the deliberate destroy() raised as a loss, the loss not naming the kernel dispatched last.
+test('device loss: every later engine call raises it, naming the last kernel; a deliberate destroy() does not', async () => {
+  const device = (reason: string) => {
+    let lose!: (info: { reason: string; message: string }) => void;
+    const d = Object.assign(new EventTarget(), { lost: new Promise<{ reason: string; message: string }>((r) => (lose = r)) });
+    return { d: d as unknown as GPUDevice, lose: () => lose({ reason, message: 'the GPU stopped responding' }) };
+  };
+  const lostOne = device('unknown');
+  const watch = new GpuErrorWatch();
+  watch.attach(lostOne.d);
+  watch.lastKernel = 'conv2d:gemm:forward:3x3';
+  watch.lastOp = 'conv2d';
+  watch.check(); // nothing yet
+  lostOne.lose();
+  await new Promise((r) => setTimeout(r, 0));
+  for (let call = 0; call < 2; call++) {
+    try {
+      watch.check();
+      assert.unreachable('a lost device must raise');
+    } catch (e) {
+      assert.instance(e, GpuError);
+      assert.is((e as GpuError).kind, 'device-lost');
+      assert.match((e as Error).message, /conv2d:gemm:forward:3x3.*device was lost \(unknown\)/);
+    }
+  }
+  watch.clear(); // clearing a validation error does not revive a lost device
+  assert.throws(() => watch.check(), /device was lost/);
+
+  const destroyed = device('destroyed');
+  const calm = new GpuErrorWatch();
+  calm.attach(destroyed.d);
+  destroyed.lose();
+  await new Promise((r) => setTimeout(r, 0));
+  calm.check();
+  assert.not.ok(calm.hasPending(), 'destroy() is not a loss');
 });
 
 test.run();
