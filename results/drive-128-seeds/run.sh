@@ -1,7 +1,7 @@
 #!/bin/bash
 # DRIVE, three seeds (docs/RESULTS.md): 4 labeled training images (21–24), the last 8 (33–40) held
 # back for validation — split 4 + 4 into selection and report halves (src/data/val-split.ts) —, the 8
-# between them unlabeled; 128², batch 4. One seed per call: results/drive-128-seeds-run.sh SEED
+# between them unlabeled; 128², batch 4. One seed per call: results/drive-128-seeds/run.sh SEED
 set -e
 s=$1
 R=${R:-runs/drive-128-seeds}
