@@ -105,7 +105,23 @@ function rowAccess(buffers: RowBuffers, vec4Rows: boolean): string {
     vec4Rows
       ? `fn chunk${b}(row: u32, c: u32) -> vec4<f32> {\n  return ${b}[row * DH4 + c];\n}`
       : `fn chunk${b}(row: u32, c: u32) -> vec4<f32> {\n  var r = vec4<f32>(0.0);\n  for (var i = 0u; i < 4u; i++) {\n    if (4u * c + i < DH) { r[i] = ${b}[row * DH + 4u * c + i]; }\n  }\n  return r;\n}`;
-  return [...loads.map(load), ...stores.map(store), ...chunks.map(chunk)].join('\n\n');
+  return [...loads.map(load), ...stores.map(store), ...chunks.map(chunk), ...stagedTiles(chunks)].join('\n\n');
+}
+
+/**
+ * For the GPU kernels' streamed buffers: each one's tile in workgroup memory (`<B>s`, BKV rows), its
+ * row dot product `dot<B>(x, t)` with tile row t, and `stageTiles`, which loads rows
+ * first + start … first + start + BKV − 1 (clamped to the `rows` of the head) of all of them, the
+ * workgroup's invocations sharing the chunks. Written once here for every kernel that streams tiles.
+ */
+function stagedTiles(chunks: string[]): string[] {
+  if (!chunks.length) return [];
+  const tile = (b: string) => `var<workgroup> ${b}s: array<vec4<f32>, BKV * DH4>;`;
+  const dotWith = (b: string) =>
+    `fn dot${b}(x: Row, t: u32) -> f32 {\n  var s = dot(x[0], ${b}s[t * DH4]);\n  for (var c = 1u; c < DH4; c++) { s += dot(x[c], ${b}s[t * DH4 + c]); }\n  return s;\n}`;
+  const stores = chunks.map((b) => `    ${b}s[e] = chunk${b}(r, e % DH4);`).join('\n');
+  const stage = `fn stageTiles(first: u32, start: u32, rows: u32, lane: u32) {\n  for (var e = lane; e < BKV * DH4; e += WG) {\n    let r = first + min(start + e / DH4, rows - 1u);\n${stores}\n  }\n}`;
+  return [...chunks.map(tile), ...chunks.map(dotWith), stage];
 }
 
 /**

@@ -12,7 +12,8 @@
 //
 // Compiled in from kernels/attention.ts: DH, BKV, WG, RowT (vec4<f32> rows when DH % 4 == 0, else
 // f32); the slot ROWS holds the row loaders, storers and chunk loaders (`chunkK(row, c)`: vec4 c of
-// a row) for that element type.
+// a row) for that element type, and for the streamed buffers their workgroup tiles (`Ks`, `Vs` …),
+// row dot products with a tile row (`dotK(x, t)` …) and `stageTiles`, which fills the tiles.
 
 const DH4: u32 = (DH + 3u) / 4u;
 alias Row = array<vec4<f32>, DH4>;
@@ -47,16 +48,8 @@ fn placeOf(w: u32, lid: u32, rows: u32) -> Place {
 @group(0) @binding(4) var<storage, read_write> O: array<RowT>;
 @group(0) @binding(5) var<storage, read_write> LSE: array<f32>;
 
-var<workgroup> Ks: array<vec4<f32>, BKV * DH4>;
-var<workgroup> Vs: array<vec4<f32>, BKV * DH4>;
 
 {{ROWS}}
-
-fn dotK(q: Row, t: u32) -> f32 {
-  var s = dot(q[0], Ks[t * DH4]);
-  for (var c = 1u; c < DH4; c++) { s += dot(q[c], Ks[t * DH4 + c]); }
-  return s;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -70,11 +63,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var m = FAR;
   var l = 0.0;
   for (var j0 = 0u; j0 < P.nk; j0 += BKV) {
-    for (var e = lid.x; e < BKV * DH4; e += WG) {
-      let r = kv0 + min(j0 + e / DH4, P.nk - 1u);
-      Ks[e] = chunkK(r, e % DH4);
-      Vs[e] = chunkV(r, e % DH4);
-    }
+    stageTiles(kv0, j0, P.nk, lid.x);
     workgroupBarrier();
     // Online softmax key by key, the sum and accumulator rescaled only when the maximum rises (on
     // the first key they are still 0). The tile's real keys only: a loop of uniform, run-time length
@@ -109,22 +98,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(7) var<storage, read_write> DQ: array<RowT>;
 @group(0) @binding(8) var<storage, read_write> DELTA: array<f32>;
 
-var<workgroup> Ks: array<vec4<f32>, BKV * DH4>;
-var<workgroup> Vs: array<vec4<f32>, BKV * DH4>;
 
 {{ROWS}}
-
-fn dotK(x: Row, t: u32) -> f32 {
-  var s = dot(x[0], Ks[t * DH4]);
-  for (var c = 1u; c < DH4; c++) { s += dot(x[c], Ks[t * DH4 + c]); }
-  return s;
-}
-
-fn dotV(x: Row, t: u32) -> f32 {
-  var s = dot(x[0], Vs[t * DH4]);
-  for (var c = 1u; c < DH4; c++) { s += dot(x[c], Vs[t * DH4 + c]); }
-  return s;
-}
 
 // dS = P ∘ (dO·Vᵀ − δ) with δ_i = Σ_d dO_id·O_id; dQ = scale · dS·K. δ is written for backwardKeyTiled.
 @compute @workgroup_size(WG)
@@ -140,11 +115,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let lse = LSE[me.row];
   var a: Row;
   for (var j0 = 0u; j0 < P.nk; j0 += BKV) {
-    for (var e = lid.x; e < BKV * DH4; e += WG) {
-      let r = kv0 + min(j0 + e / DH4, P.nk - 1u);
-      Ks[e] = chunkK(r, e % DH4);
-      Vs[e] = chunkV(r, e % DH4);
-    }
+    stageTiles(kv0, j0, P.nk, lid.x);
     workgroupBarrier();
     for (var t = 0u; t < min(BKV, P.nk - j0); t++) {
       let p = exp(dotK(q, t) - lse);
@@ -169,24 +140,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(7) var<storage, read_write> DK: array<RowT>;
 @group(0) @binding(8) var<storage, read_write> DV: array<RowT>;
 
-var<workgroup> Qs: array<vec4<f32>, BKV * DH4>;
-var<workgroup> DOs: array<vec4<f32>, BKV * DH4>;
 var<workgroup> Ls: array<f32, BKV>;
 var<workgroup> Ds: array<f32, BKV>;
 
 {{ROWS}}
-
-fn dotQ(x: Row, t: u32) -> f32 {
-  var s = dot(x[0], Qs[t * DH4]);
-  for (var c = 1u; c < DH4; c++) { s += dot(x[c], Qs[t * DH4 + c]); }
-  return s;
-}
-
-fn dotDO(x: Row, t: u32) -> f32 {
-  var s = dot(x[0], DOs[t * DH4]);
-  for (var c = 1u; c < DH4; c++) { s += dot(x[c], DOs[t * DH4 + c]); }
-  return s;
-}
 
 // For key j: dV_j = Σ_i P_ij·dO_i, dK_j = scale · Σ_i dS_ij·Q_i.
 @compute @workgroup_size(WG)
@@ -201,11 +158,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var dk: Row;
   var dv: Row;
   for (var i0 = 0u; i0 < P.nq; i0 += BKV) {
-    for (var e = lid.x; e < BKV * DH4; e += WG) {
-      let r = q0 + min(i0 + e / DH4, P.nq - 1u);
-      Qs[e] = chunkQ(r, e % DH4);
-      DOs[e] = chunkDO(r, e % DH4);
-    }
+    stageTiles(q0, i0, P.nq, lid.x);
     for (var t = lid.x; t < BKV; t += WG) {
       let r = q0 + min(i0 + t, P.nq - 1u);
       Ls[t] = LSE[r];

@@ -53,6 +53,21 @@ fn srcIndex(p: Pixel, channel: u32, ky: u32, kx: u32) -> i32 {
   return i32(((p.img * P.srcC + channel) * P.srcH + u32(iy)) * P.srcW + u32(ix));
 }
 
+// The source under one (channel, tap) at pixels p0 .. p0+3 (0 outside it): a 4-wide im2col read,
+// shared by the gather's A operand and the weight gradient's B operand.
+fn im2col4(channel: u32, tap: u32, p0: u32) -> vec4<f32> {
+  let ky = tap / KW;
+  let kx = tap % KW;
+  var p = pixelAt(p0);
+  var r = vec4<f32>(0.0);
+  for (var i = 0u; i < 4u; i++) {
+    let at = srcIndex(p, channel, ky, kx);
+    r[i] = select(0.0, Src[max(at, 0)], at >= 0);
+    p = nextPixel(p);
+  }
+  return r;
+}
+
 //!! gather
 @group(0) @binding(1) var<storage, read> Src: array<f32>;
 @group(0) @binding(2) var<storage, read> W: array<f32>;
@@ -63,18 +78,7 @@ var<private> gi: u32;   // the convolution group (wid.z)
 
 // im2col: the source under k = (channel, tap) at pixels m .. m+3.
 fn loadA(m: u32, k: u32) -> vec4<f32> {
-  let channel = gi * P.cs + min(k / TAPS, P.cs - 1u);
-  let tap = k % TAPS;
-  let ky = tap / KW;
-  let kx = tap % KW;
-  var p = pixelAt(m);
-  var r = vec4<f32>(0.0);
-  for (var i = 0u; i < 4u; i++) {
-    let at = srcIndex(p, channel, ky, kx);
-    r[i] = select(0.0, Src[max(at, 0)], at >= 0);
-    p = nextPixel(p);
-  }
-  return r;
+  return im2col4(gi * P.cs + min(k / TAPS, P.cs - 1u), k % TAPS, m);
 }
 
 // The weights of destination channel n at k .. k+3 = (source channel, tap): the strides say where
@@ -145,18 +149,7 @@ fn loadA(m: u32, k: u32) -> vec4<f32> {
 // im2col: the source under column n = (source channel, tap) at pixels k .. k+3.
 fn loadB(k: u32, n: u32) -> vec4<f32> {
   let col = min(n, P.N - 1u);
-  let channel = gi * P.cs + col / TAPS;
-  let tap = col % TAPS;
-  let ky = tap / KW;
-  let kx = tap % KW;
-  var p = pixelAt(k);
-  var r = vec4<f32>(0.0);
-  for (var i = 0u; i < 4u; i++) {
-    let at = srcIndex(p, channel, ky, kx);
-    r[i] = select(0.0, Src[max(at, 0)], at >= 0);
-    p = nextPixel(p);
-  }
-  return r;
+  return im2col4(gi * P.cs + col / TAPS, col % TAPS, k);
 }
 
 // Out[chunk][group · cd + m][n]: row m's 4 columns from n.

@@ -165,20 +165,25 @@ export function refAttention(q: Float64Array, k: Float64Array, v: Float64Array, 
 
 /**
  * conv2d's forward and every gradient in float64, for given values: y = conv(x, w) (+ b), and with dy
- * the input, weight and bias gradients. `ys` is the output shape; `bias` says whether b takes part.
+ * the input, weight and bias gradients. `ys` is the output shape; `bias` says whether b takes part;
+ * `transposed`: y = convTranspose(x, w) instead.
  */
 export function refConv(
   xs: Shape4, ws: Shape4, ys: Shape4, geo: Geo,
-  v: { x: Float64Array; w: Float64Array; b: Float64Array; dy: Float64Array }, bias: boolean,
+  v: { x: Float64Array; w: Float64Array; b: Float64Array; dy: Float64Array }, bias: boolean, transposed = false,
 ): { y: Float64Array; dx: Float64Array; dw: Float64Array; db: Float64Array } {
   const y = new Float64Array(ys.reduce((a, b) => a * b, 1));
   const dx = new Float64Array(v.x.length);
   const dw = new Float64Array(v.w.length);
-  forEachTriple(xs, ws, ys, geo, (yi, xi, wi) => {
+  // A transposed convolution x → y is the input gradient of the convolution y → x: the same triples
+  // with the roles of x and y swapped (geo then describes that convolution).
+  const visit = (yi: number, xi: number, wi: number) => {
     y[yi] += v.x[xi] * v.w[wi];
     dx[xi] += v.dy[yi] * v.w[wi];
     dw[wi] += v.dy[yi] * v.x[xi];
-  });
+  };
+  if (transposed) forEachTriple(ys, ws, xs, geo, (xi, yi, wi) => visit(yi, xi, wi));
+  else forEachTriple(xs, ws, ys, geo, visit);
   const plane = ys[2] * ys[3];
   const db = new Float64Array(ys[1]);
   for (let i = 0; i < y.length; i++) {
