@@ -2,6 +2,8 @@
 // @tensorflow/tfjs-backend-webgpu on the same adapter where the case defines `tfjs`.
 // Usage: node bench/kernels.js [name-substring…] [--no-tfjs] [--json out.json] [--min-ms 1500]
 // (--min-ms: time each case for at least this long, median reported; scripts/gpu-check.sh uses 500.)
+// SRASEG_F16=1 stages the forward GEMMs of the GPU kernels in f16 (kernels/variant.ts); the heading
+// and the JSON say which staging ran.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -20,6 +22,7 @@ const filters = args.filter((a, i) => !a.startsWith('--') && (jsonAt < 0 || i !=
 
 const E = await import('../dist/index.js');
 const rt = await E.init();
+const staging = E.kernelApi.gpuKernels() && E.kernelApi.f16Staging() ? 'f16' : 'f32';
 const cases = [];
 for (const f of readdirSync(join(here, 'cases')).filter((f) => f.endsWith('.js')).sort()) {
   cases.push(...(await import(join(here, 'cases', f))).default);
@@ -27,7 +30,7 @@ for (const f of readdirSync(join(here, 'cases')).filter((f) => f.endsWith('.js')
 const chosen = cases.filter((c) => !filters.length || filters.some((s) => c.name.includes(s)));
 const tfjs = noTfjs || !chosen.some((c) => c.tfjs) ? null : await loadTfjs(rt.ctx.backend).catch((e) => (console.error(`tfjs unavailable: ${e.message}`), null));
 
-console.log(`adapter: ${rt.ctx.description} (backend ${rt.ctx.backend})`);
+console.log(`adapter: ${rt.ctx.description} (backend ${rt.ctx.backend}) · ${E.kernelApi.gpuKernels() ? 'GPU' : 'software'} kernels, GEMM staging ${staging}`);
 const rows = [];
 for (const [i, c] of chosen.entries()) {
   bar(i, chosen.length, c.name);
@@ -51,6 +54,6 @@ for (const r of rows) {
       `${r.tfRate.padStart(16)}  ${r.ratio ? r.ratio.toFixed(2) + '×' : '–'}`,
   );
 }
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ adapter: rt.ctx.description, backend: rt.ctx.backend, rows }, null, 2));
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ adapter: rt.ctx.description, backend: rt.ctx.backend, staging, rows }, null, 2));
 await E.shutdown();
 process.exit(0);

@@ -5,4 +5,4 @@ export { uniforms, MAX_RANK, type FieldLayout, type UniformFields, type Uniforms
 export { grid1d, kernel, out, run, sections, type Kernel, type ShaderSource } from './common.js';
 export { assemble, declarations, fillSlots, wgslLiteral, type ShaderParts, type WgslConst } from './wgsl.js';
 export { checkLoops, LOOP_BUDGET, loopCapApplies, maxLoopTrips, setLoopCap, workgroupForLoops } from './loop-budget.js';
-export { gpuKernels, gpuKernelsFromEnv, setGpuKernels, GPU_TARGET_WORKGROUPS } from './variant.js';
+export { f16Staging, f16StagingFromEnv, gpuKernels, gpuKernelsFromEnv, setF16Staging, setGpuKernels, GPU_TARGET_WORKGROUPS } from './variant.js';

@@ -20,7 +20,7 @@ import { grid1d, kernel, out, run, sections } from './common.js';
 import { GEOMETRY_FIELDS, geometryValues, type Geometry, type Pair } from './conv2d-geometry.js';
 import { sumChunks } from './conv2d-weights.js';
 import { checkLoops, loopCapApplies, LOOP_BUDGET } from './loop-budget.js';
-import { GEMM_CORE, GEMM_WG, gemmConsts, gemmTile, gemmTrips, tileKey, tripsPerStep } from './tiled-gemm.js';
+import { GEMM_CORE, GEMM_WG, gemmConsts, gemmStaging, gemmTile, gemmTrips, tileKey, tripsPerStep } from './tiled-gemm.js';
 import { uniforms } from './uniforms.js';
 import { GPU_TARGET_WORKGROUPS } from './variant.js';
 
@@ -84,8 +84,10 @@ export function gemmGather(op: string, transposed: boolean, flip: boolean, src: 
   // s·sStride: forward w is [Cd, Cs/g, kh, kw], transposed (and flipped) w is [Cs, Cd/g, kh, kw].
   const [dStride, sStride] = transposed || flip ? [taps, cd * taps] : [cs * taps, taps];
   const coords = transposed ? 'transposed' : 'forward';
-  const k = kernel(`conv2d:gemm:${coords}:${kh}x${kw}:${flip ? 'flip' : 'noflip'}:${bias ? 'bias' : 'nobias'}:${tileKey(tile)}`, GATHER, GEMM_WG, () => ({
+  const staging = gemmStaging();
+  const k = kernel(`conv2d:gemm:${coords}:${kh}x${kw}:${flip ? 'flip' : 'noflip'}:${bias ? 'bias' : 'nobias'}:${tileKey(tile)}:${staging.key}`, GATHER, GEMM_WG, () => ({
     body: GEMM_CORE + SRC.gather,
+    ...staging.parts,
     consts: {
       ...gemmConsts(tile, true, false, true),
       KW: ['u32', kw],
@@ -135,8 +137,10 @@ export function gemmWeightGrad(op: string, x: Tensor, dy: Tensor, geo: Geometry,
   checkGroupsFit(op, geo.groups * chunks, [x.shape, dy.shape]);
   const partials = out([chunks, weightSize], 'f32', `${op}:partials`);
   if (!partials.size) return partials.view([dstC, cs, kh, kw]);
-  const k = kernel(`conv2d:gemmWeightGrad:${kh}x${kw}:${tileKey(tile)}`, WEIGHT_GRAD, GEMM_WG, () => ({
+  const staging = gemmStaging();
+  const k = kernel(`conv2d:gemmWeightGrad:${kh}x${kw}:${tileKey(tile)}:${staging.key}`, WEIGHT_GRAD, GEMM_WG, () => ({
     body: GEMM_CORE + SRC.weightGrad,
+    ...staging.parts,
     consts: { ...gemmConsts(tile, false, false, false), KW: ['u32', kw], TAPS: ['u32', taps], TRANSPOSED: ['bool', false] },
   }));
   const [gx, gy] = grid1d(tiles, 1);

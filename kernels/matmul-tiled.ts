@@ -7,7 +7,7 @@ import source from '../shaders/matmul-tiled.wgsl';
 import type { Tensor } from '../src/engine/tensor/tensor.js';
 import { grid1d, kernel, run, sections } from './common.js';
 import { LOOP_BUDGET, loopCapApplies } from './loop-budget.js';
-import { GEMM_CORE, GEMM_WG, gemmConsts, gemmTile, tileKey, tripsPerStep } from './tiled-gemm.js';
+import { GEMM_CORE, GEMM_WG, gemmConsts, gemmStaging, gemmTile, tileKey, tripsPerStep } from './tiled-gemm.js';
 import { uniforms } from './uniforms.js';
 
 const SRC = sections(source);
@@ -52,9 +52,11 @@ export function tiledMatmul(op: string, a: Tensor, b: Tensor, y: Tensor, transA:
   const bRow = transB ? K : N;
   const aLoader = `${transA ? 'aAlongM' : 'aAlongK'}${aRow % 4 === 0 ? 'Vec' : 'Scalar'}`;
   const bLoader = `${transB ? 'bAlongK' : 'bAlongN'}${bRow % 4 === 0 ? 'Vec' : 'Scalar'}`;
-  const k = kernel(`matmul:tiled:${tileKey(tile)}:${aLoader},${bLoader}`, MATMUL_PARAMS, GEMM_WG, () => ({
+  const staging = gemmStaging();
+  const k = kernel(`matmul:tiled:${tileKey(tile)}:${staging.key}:${aLoader},${bLoader}`, MATMUL_PARAMS, GEMM_WG, () => ({
     body: GEMM_CORE + SRC.main + SRC[aLoader] + SRC[bLoader],
     consts: gemmConsts(tile, transA, !transB, false),
+    ...staging.parts,
   }));
   const tilesN = Math.ceil(N / tile.tn);
   const tiles = tilesN * Math.ceil(M / tile.tm);

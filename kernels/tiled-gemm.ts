@@ -4,7 +4,8 @@
 // split of k into chunks. The kernels themselves: kernels/matmul-tiled.ts, kernels/conv2d-gemm.ts.
 import source from '../shaders/tiled-gemm.wgsl';
 import { sections } from './common.js';
-import type { WgslConst } from './wgsl.js';
+import { f16Staging } from './variant.js';
+import type { ShaderParts, WgslConst } from './wgsl.js';
 
 /** The tile's WGSL (workgroup arrays, staging, the k loop); the kernel appends its loaders and main. */
 export const GEMM_CORE = sections(source).core;
@@ -67,3 +68,12 @@ export function tripsPerStep(t: GemmTile): number {
 
 /** Loop iterations of one invocation over k in [0, K). */
 export const gemmTrips = (t: GemmTile, K: number) => Math.ceil(K / t.bk) * tripsPerStep(t);
+
+/**
+ * The staged element type (f32, or f16 where `f16Staging()` says: kernels/variant.ts) as the core's
+ * `Stage`/`StageQuad` aliases, the `enable` it needs, and its part of the kernel's cache key.
+ */
+export function gemmStaging(): { key: string; parts: Pick<ShaderParts, 'types' | 'enable'> } {
+  const t = f16Staging() ? 'f16' : 'f32';
+  return { key: `stage-${t}`, parts: { types: { Stage: t, StageQuad: `vec4<${t}>` }, enable: t === 'f16' ? ['f16'] : [] } };
+}

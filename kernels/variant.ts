@@ -15,6 +15,7 @@
 // rule of software adapters (kernels/loop-budget.ts) is independent of this choice: it follows the
 // adapter, so GPU kernels forced onto llvmpipe still split their loops there.
 import { InputError } from '../src/engine/errors.js';
+import { inBackward } from '../src/engine/autograd/graph.js';
 import { runtime } from '../src/engine/gpu/runtime.js';
 
 let forced: boolean | null = null;
@@ -48,3 +49,46 @@ export function gpuKernels(): boolean {
  * count). Work split for parallelism (split-K) aims at this many workgroups.
  */
 export const GPU_TARGET_WORKGROUPS = 4 * 132;
+
+// Half-precision staging (shader-f16), off unless asked for: in the forward pass, the GPU-shaped GEMM
+// tiles of matmul and conv2d (shaders/tiled-gemm.wgsl) round their operands to f16 once, as they
+// stage them in workgroup memory, and multiply and accumulate in f32. The GEMMs of a backward pass
+// stay f32: gradients (~1e-6 and below at a batch's mean loss) underflow f16 without loss scaling. That halves the tile's workgroup
+// memory and the shared-memory traffic of its inner loop (what bounds a 4 × 4 register block on a GPU)
+// at the cost of an operand rounding of 2⁻¹¹ relative; values beyond ±65,504 become ±Inf (the trainers'
+// NaN/Inf watch stops such a run). The software kernels are unaffected: they stage nothing.
+
+let forcedF16: boolean | null = null;
+
+/** Force f16 staging on or off (tests, benchmarks), or `null`: SRASEG_F16 decides. */
+export function setF16Staging(on: boolean | null): void {
+  forcedF16 = on;
+}
+
+/** SRASEG_F16 as a choice: 1 on, 0 or unset off; any other value is an InputError. */
+export function f16StagingFromEnv(env: Record<string, string | undefined> = process.env): boolean {
+  const v = env.SRASEG_F16;
+  if (v === undefined || v === '' || v === '0') return false;
+  if (v === '1') return true;
+  throw new InputError(`SRASEG_F16='${v}' is not understood: set it to 1 (GEMM tiles staged in half precision, f32 accumulation) or 0, or leave it unset`);
+}
+
+/**
+ * Whether the GPU-shaped GEMM tiles stage in f16 now (asked for, and not in a backward pass). Asked
+ * for where it cannot take effect, it is an InputError rather than a silent f32 run: the adapter lacks
+ * shader-f16, or the software kernels run.
+ */
+export function f16Staging(): boolean {
+  if (!(forcedF16 ?? f16StagingFromEnv())) return false;
+  const ctx = runtime().ctx;
+  if (!ctx.features.f16) {
+    throw new InputError(
+      `SRASEG_F16=1 needs the WebGPU feature shader-f16, which this adapter (${ctx.description}, ${ctx.backend}) lacks: ` +
+        `unset SRASEG_F16, or run on a GPU or on Dawn→Vulkan/lavapipe (bash scripts/setup.sh --vulkan; SRASEG_BACKEND=vulkan)`,
+    );
+  }
+  if (!gpuKernels()) {
+    throw new InputError(`SRASEG_F16=1 applies to the GPU-shaped kernels, which this adapter does not run: also set SRASEG_GPU_KERNELS=1, or unset SRASEG_F16`);
+  }
+  return !inBackward();
+}

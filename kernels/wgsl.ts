@@ -19,6 +19,8 @@ export interface ShaderParts {
   consts?: Record<string, WgslConst>;
   /** Type aliases (element types of bindings): `alias NAME = type;`. */
   types?: Record<string, string>;
+  /** WGSL extensions the kernel uses (`enable f16;`); the device must have asked for their features. */
+  enable?: readonly 'f16'[];
   /** Text for the named `{{NAME}}` slots of the body: expressions and generated unrolled blocks. */
   slots?: Record<string, string | number>;
 }
@@ -73,6 +75,8 @@ export function fillSlots(body: string, slots: Record<string, string | number>):
 /** The whole WGSL of one kernel: generated declarations, the prelude, then `body` with its slots filled. */
 export function assemble<F extends UniformFields>(body: string, params: Uniforms<F>, parts: ShaderParts): string {
   return [
+    // Directives precede every declaration.
+    ...(parts.enable ?? []).map((e) => `enable ${e};`),
     '// ---- generated from TypeScript (kernels/wgsl.ts) ----',
     declarations(params, parts),
     '',

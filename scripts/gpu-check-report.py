@@ -76,6 +76,7 @@ def main(work, out):
         vit[key(m[1])] = {'name': m[1], 'ms': float(m[2]), 'gflops': float(m[3])}
     r['vit'] = vit
     r['kernels'] = load_json(os.path.join(res, 'kernels.json'))
+    r['kernelsF16'] = load_json(os.path.join(res, 'kernels-f16.json'))
     torch = {}
     for f in sorted(os.listdir(res)) if os.path.isdir(res) else []:
         if f.startswith('torch-') and f.endswith('.json'):
@@ -114,6 +115,14 @@ def main(work, out):
         ratios = sorted(x['ratio'] for x in rows if x.get('ratio'))
         lines.append(f"kernels: {len(rows)} cases" + (f"; engine vs tfjs-webgpu on the same adapter: median {ratios[len(ratios) // 2]:.2f}×, "
                                                         f"range {ratios[0]:.2f}–{ratios[-1]:.2f}× (>1: engine faster)" if ratios else ''))
+    if r['kernels'] and r['kernelsF16'] and r['kernelsF16'].get('staging') == 'f16':
+        f32 = {x['name']: x['ms'] for x in r['kernels'].get('rows', [])}
+        # Only the forward GEMMs change (backward GEMMs stay f32): the matmul/linear and conv forward rows.
+        gains = [(x['name'], f32[x['name']] / x['ms']) for x in r['kernelsF16'].get('rows', [])
+                 if x['name'] in f32 and x['ms'] > 0 and ('forward' in x['name'] or x['name'].startswith(('matmul', 'linear')))]
+        if gains:
+            lines.append('f16 staging (SRASEG_F16=1) vs f32, forward GEMMs: '
+                         + ', '.join(f'{n} {g:.2f}×' for n, g in gains) + ' (>1: f16 faster)')
     att = [c for c in comparisons if 'attention fused' in c['case'] and c['torch'] == 'fp32']
     if att:
         worst = min(c['engineSpeedFraction'] for c in att)

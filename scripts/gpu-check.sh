@@ -8,12 +8,13 @@
 # lacks them, finds NVIDIA's Vulkan driver (the loader's own search, then the driver's nvidia_icd.json
 # under /usr/local/nvidia, then an ICD file written for libEGL_nvidia.so.0 / libGLX_nvidia.so.0;
 # OpenGL through NVIDIA's EGL as a last resort), refuses a software adapter, and runs, each step under
-# its own timeout (the limits add up to 530 s, the adapter search's 60 included) and the whole within
+# its own timeout (the limits add up to 560 s, the adapter search's 60 included) and the whole within
 # GPU_CHECK_BUDGET_S (default 510 s) plus the report (≤ 20 s), so under 9 minutes:
 #   adapter (nvidia-smi, scripts/probe-adapter.mjs --json: info, features, limits, timestamp check),
 #   tests (node test/run.mjs on the GPU), unet-step (batch 4 and 24), unet-profile (per-kernel times
 #   of one batch-4 step), vit, kernels (engine vs tfjs-webgpu on the same adapter), the PyTorch twins
-#   on CUDA with TF32 on and off (the off runs also set NVIDIA_TF32_OVERRIDE=0), and, on a software
+#   on CUDA with TF32 on and off (the off runs also set NVIDIA_TF32_OVERRIDE=0), kernels-f16 (the
+#   kernels with SRASEG_F16=1), and, on a software
 #   adapter only unless GPU_CHECK_GPU_KERNELS=1, the tests again with SRASEG_GPU_KERNELS=1.
 # Every step prints 'step NAME: ok|fail|timeout|skipped in S s'; no step stops the others.
 # $OUT receives summary.txt, results.json, adapter.json, check.log (all steps' output) and
@@ -241,6 +242,10 @@ elif [ "${GPU_CHECK_TORCH_CPU:-0}" = 1 ]; then
 else
   for s in torch-unet-tf32 torch-unet-fp32 torch-vit-tf32 torch-vit-fp32; do skip "$s" "this python3's PyTorch sees no CUDA GPU"; done
 fi
+
+# --- the kernels with the forward GEMMs staged in f16 (SRASEG_F16=1, the shader-f16 stretch; after the
+# comparisons above, which matter more; without shader-f16 it fails in one line) --------------------
+step kernels-f16 30 env SRASEG_F16=1 node bench/kernels.js "${kernels[@]}" --no-tfjs --json "$res/kernels-f16.json"
 
 # --- the tests again with the GPU kernel variants forced (where that makes a difference) -------------
 if ! grep -q SRASEG_GPU_KERNELS dist/index.js 2>/dev/null; then

@@ -16,14 +16,17 @@
 // LANES_ALONG_M says which way consecutive invocations' blocks lie (along the output's contiguous
 // axis, for coalesced stores). AROW, BROW: row lengths of the staged tiles in vec4s (TM/4, TN/4, plus
 // one where quads along k are scattered into them, which spreads those stores over the banks).
+// Stage, StageQuad: the staged element type, f32 or, with SRASEG_F16=1 (kernels/variant.ts), f16:
+// operands rounded to half precision once as they are staged (half the workgroup memory and its
+// traffic), products and sums in f32.
 
 const TMQ: u32 = TM / 4u;
 const TNQ: u32 = TN / 4u;
 const BKQ: u32 = BK / 4u;
 
 // As[k · AROW + i] = A[m0 + 4i .. 4i + 3, k0 + k];  Bs[k · BROW + j] = B[k0 + k, n0 + 4j .. 4j + 3].
-var<workgroup> As: array<vec4<f32>, BK * AROW>;
-var<workgroup> Bs: array<vec4<f32>, BK * BROW>;
+var<workgroup> As: array<StageQuad, BK * AROW>;
+var<workgroup> Bs: array<StageQuad, BK * BROW>;
 
 // An invocation's 4 × 4 block: c_j = C[m .. m+3, n + j] for (m, n) = blockOrigin.
 struct Block { c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32> }
@@ -43,34 +46,34 @@ fn stage(t: u32, m0: u32, n0: u32, k0: u32, kEnd: u32) {
     if (A_ALONG_M) {
       let k = q / TMQ;
       let i = q % TMQ;
-      As[k * AROW + i] = select(vec4<f32>(0.0), loadA(m0 + 4u * i, k0 + k), k0 + k < kEnd);
+      As[k * AROW + i] = StageQuad(select(vec4<f32>(0.0), loadA(m0 + 4u * i, k0 + k), k0 + k < kEnd));
     } else {
       let m = q / BKQ;
       let kq = 4u * (q % BKQ);
       let v = maskK(loadA(m0 + m, k0 + kq), k0 + kq, kEnd);
       let at = kq * AROW + m / 4u;
       let c = m % 4u;
-      As[at][c] = v.x;
-      As[at + AROW][c] = v.y;
-      As[at + 2u * AROW][c] = v.z;
-      As[at + 3u * AROW][c] = v.w;
+      As[at][c] = Stage(v.x);
+      As[at + AROW][c] = Stage(v.y);
+      As[at + 2u * AROW][c] = Stage(v.z);
+      As[at + 3u * AROW][c] = Stage(v.w);
     }
   }
   for (var q = t; q < BK * TNQ; q += WG) {
     if (B_ALONG_N) {
       let k = q / TNQ;
       let j = q % TNQ;
-      Bs[k * BROW + j] = select(vec4<f32>(0.0), loadB(k0 + k, n0 + 4u * j), k0 + k < kEnd);
+      Bs[k * BROW + j] = StageQuad(select(vec4<f32>(0.0), loadB(k0 + k, n0 + 4u * j), k0 + k < kEnd));
     } else {
       let n = q / BKQ;
       let kq = 4u * (q % BKQ);
       let v = maskK(loadB(k0 + kq, n0 + n), k0 + kq, kEnd);
       let at = kq * BROW + n / 4u;
       let c = n % 4u;
-      Bs[at][c] = v.x;
-      Bs[at + BROW][c] = v.y;
-      Bs[at + 2u * BROW][c] = v.z;
-      Bs[at + 3u * BROW][c] = v.w;
+      Bs[at][c] = Stage(v.x);
+      Bs[at + BROW][c] = Stage(v.y);
+      Bs[at + 2u * BROW][c] = Stage(v.z);
+      Bs[at + 3u * BROW][c] = Stage(v.w);
     }
   }
 }
@@ -89,8 +92,8 @@ fn gemmTile(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32) -> Block {
     stage(t, m0, n0, k0, kEnd);
     workgroupBarrier();
     for (var k = 0u; k < BK; k++) {
-      let a = As[k * AROW + bm];
-      let b = Bs[k * BROW + bn];
+      let a = vec4<f32>(As[k * AROW + bm]);
+      let b = vec4<f32>(Bs[k * BROW + bn]);
       c0 += a * b.x;
       c1 += a * b.y;
       c2 += a * b.z;

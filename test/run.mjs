@@ -50,7 +50,8 @@ process.stdout.write = (chunk, ...rest) => {
 
 const engine = await import(resolve(dist, 'index.js'));
 try {
-  engine.kernelApi.gpuKernelsFromEnv(); // a bad SRASEG_GPU_KERNELS: one line, before any test
+  engine.kernelApi.gpuKernelsFromEnv(); // a bad SRASEG_GPU_KERNELS or SRASEG_F16: one line, before any test
+  engine.kernelApi.f16StagingFromEnv();
 } catch (e) {
   console.error(`test/run.mjs: ${e.message}`);
   process.exit(2);

@@ -71,7 +71,8 @@ export async function runCommand<S extends OptionSpecs>(command: Command<S>, arg
       process.stdout.write(helpText(command as unknown as Command<OptionSpecs>));
       return;
     }
-    kernelApi.gpuKernelsFromEnv(); // a bad SRASEG_GPU_KERNELS fails here, before any work
+    kernelApi.gpuKernelsFromEnv(); // a bad SRASEG_GPU_KERNELS or SRASEG_F16 fails here, before any work
+    kernelApi.f16StagingFromEnv();
     command.check?.(parsed.values);
     args = parsed.values;
   } catch (e) {

@@ -10,7 +10,7 @@ export { observeDispatches, type DispatchRecord, type DispatchObserver } from '.
 export { Tensor, Storage, empty, tensor, zeros, type DType } from './tensor/tensor.js';
 export { tidy, keep, scopeDepth, setStrictOwnership, isStrictOwnership, OwnershipError } from './tensor/scope.js';
 export { ShapeError, numel, fmtShape, broadcastShapes, coalesceDims, type Shape } from './tensor/shape.js';
-export { noGrad, isGradEnabled, record, type BackwardFn } from './autograd/graph.js';
+export { noGrad, isGradEnabled, inBackward, record, type BackwardFn } from './autograd/graph.js';
 export { backward, grad, type BackwardOptions } from './autograd/backward.js';
 export * from '../../kernels/index.js';
 export * from './nn/index.js';

@@ -5,7 +5,7 @@ import { add, onesLike } from '../../../kernels/elementwise.js';
 import { keep, tidy } from '../tensor/scope.js';
 import { fmtShape, sameShape } from '../tensor/shape.js';
 import type { GradFn, Tensor } from '../tensor/tensor.js';
-import { withGrad } from './graph.js';
+import { duringBackward, withGrad } from './graph.js';
 
 /** Nodes reachable from `root`, in an order where every node comes after all nodes that consume it. */
 function topoOrder(root: Tensor): GradFn[] {
@@ -68,7 +68,7 @@ function runBackward(output: Tensor, options: BackwardOptions, wanted: Tensor[] 
 
   // The gradients asked for leave the scope as its result: they belong to the caller's scope, like
   // any op's output (leaves' .grad are owned by their leaf instead).
-  return withGrad(createGraph, () =>
+  return withGrad(createGraph, () => duringBackward(() =>
     tidy(() => {
       const results = new Map<Tensor, Tensor>();
       const grads = new Map<Tensor, Tensor>();
@@ -126,5 +126,5 @@ function runBackward(output: Tensor, options: BackwardOptions, wanted: Tensor[] 
       }
       return results;
     }),
-  );
+  ));
 }

@@ -77,6 +77,26 @@ export function withGrad<T>(enabled: boolean, fn: () => T): T {
   }
 }
 
+let backwardDepth = 0;
+
+/**
+ * Whether a backward pass is running: the ops it launches compute gradients (kernels/variant.ts keeps
+ * their GEMMs in f32, since gradients underflow f16 without loss scaling).
+ */
+export function inBackward(): boolean {
+  return backwardDepth > 0;
+}
+
+/** Run `fn` as (part of) a backward pass. */
+export function duringBackward<T>(fn: () => T): T {
+  backwardDepth++;
+  try {
+    return fn();
+  } finally {
+    backwardDepth--;
+  }
+}
+
 export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
   return gradEnabled && inputs.some((t) => t?.requiresGrad);
 }

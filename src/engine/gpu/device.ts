@@ -95,7 +95,7 @@ function isCpuAdapter(adapter: GPUAdapter): boolean {
   return info.adapterType === 'cpu' || CPU_ADAPTER.test(describe(info));
 }
 
-async function chooseAdapter(required: GPUFeatureName[]): Promise<{ adapter: GPUAdapter; backend: BackendName }> {
+async function chooseAdapter(wanted: GPUFeatureName[]): Promise<{ adapter: GPUAdapter; backend: BackendName }> {
   const forced = (process.env.SRASEG_BACKEND ?? 'auto').toLowerCase();
   if (forced !== 'auto') {
     const backend = forced as BackendName;
@@ -107,7 +107,7 @@ async function chooseAdapter(required: GPUFeatureName[]): Promise<{ adapter: GPU
   const first = await tryBackend('default', false);
   if (first && !isCpuAdapter(first)) return { adapter: first, backend: 'default' };
   // 2. CPU only. OpenGL is faster here, but has no f16, subgroups or timestamps.
-  const needsVulkan = required.some((f) => f === 'shader-f16' || f === 'subgroups' || f === 'timestamp-query');
+  const needsVulkan = wanted.some((f) => f === 'shader-f16' || f === 'subgroups' || f === 'timestamp-query');
   const order: BackendName[] = needsVulkan ? ['vulkan', 'opengl'] : ['opengl', 'vulkan'];
   for (const backend of order) {
     const adapter = await tryBackend(backend, backend === 'opengl');
@@ -137,7 +137,10 @@ export async function initGpu(options: InitOptions = {}): Promise<GpuContext> {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   pending = (async () => {
     const required = options.requiredFeatures ?? [];
-    const { adapter, backend } = await chooseAdapter(required);
+    // SRASEG_F16=1 (kernels/variant.ts) wants shader-f16: on a CPU-only machine that means Vulkan. Where
+    // no adapter has it, kernels/variant.ts says so in one line at the first GEMM.
+    const wanted: GPUFeatureName[] = process.env.SRASEG_F16 === '1' ? [...required, 'shader-f16'] : required;
+    const { adapter, backend } = await chooseAdapter(wanted);
     const refusal = softwareRefusal(describe(adapter.info), isCpuAdapter(adapter));
     if (refusal) throw new InputError(refusal);
     const want: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups'];
