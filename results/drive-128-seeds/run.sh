@@ -16,3 +16,4 @@ run sup --method supervised --iterations 200 --val-every 40
 I="--init $R/sup-s$s/model_best.safetensors"
 run cont --method supervised --iterations 60 --val-every 20 $I
 run bcp --method bcp --pre-iterations 0 --iterations 60 --val-every 20 $I
+run sra --method sra-seg --no-sa --pre-iterations 0 --iterations 60 --val-every 20 $I
