@@ -5,12 +5,10 @@
 set -e
 R=${R:-runs/acdc-64-seeds}
 A="--data ../shared/data/ACDC --labeled 7 --size 64 --batch 8 --val-split select --log-every 10"
+source "$(dirname "$0")/../run-lib.sh"
 run() { # name seed args...
   local name=$1 s=$2; shift 2
-  local out=$R/$name-s$s r=
-  [ -f $out/done ] && return
-  if [ -f $out/checkpoint.safetensors ] || [ -f $out/selftrain/checkpoint.safetensors ]; then r=--resume; fi
-  node bench/train-acdc.js $A --seed $s --out $out $r "$@" && touch $out/done
+  train $R/$name-s$s node bench/train-acdc.js $A --seed $s "$@"
 }
 # A. The common supervised start: 400 iterations from random weights, seeds 1–3.
 for s in 1 2 3; do run sup $s --method supervised --iterations 400 --val-every 50; done
@@ -22,17 +20,10 @@ for s in 1 2 3; do
 done
 # B. From each seed's supervised best (chosen on the selection half), 100 more iterations of each method.
 [ -f $R/tiny-dinov2.safetensors ] || node bench/tiny-dinov2.js --out $R/tiny-dinov2.safetensors --width 64 --depth 2 --seed 5
-S="--iterations 100 --val-every 25"
 for s in 1 2 3; do
-  I="--init $R/sup-s$s/model_best.safetensors"
-  run cont $s --method supervised $S $I
-  run sra $s --method sra-seg --no-sa --pre-iterations 0 $S $I
-  run bcp $s --method bcp --pre-iterations 0 $S $I
+  run cont $s --method supervised --iterations 100 --val-every 25 --init $R/sup-s$s/model_best.safetensors
 done
-for s in 1 2 3; do
-  run srasa $s --method sra-seg --pre-iterations 0 $S --init $R/sup-s$s/model_best.safetensors \
-    --dinov2 $R/tiny-dinov2.safetensors --sa-mode prediction --vit-size 56 --sa-every 2
-done
+acdc_methods $R $R   # results/run-lib.sh: SRA-Seg without SA, BCP, SRA-Seg with SA, on the real unlabeled slices
 # The tables:
 node scripts/evidence-table.mjs --unpaired --control sup "sup=$R/sup-s*" "torch=$R/torch-sup-s*"
 node scripts/evidence-table.mjs --control cont "cont=$R/cont-s*" "sra=$R/sra-s*" "bcp=$R/bcp-s*" "srasa=$R/srasa-s*"

@@ -6,11 +6,10 @@ set -e
 s=$1
 R=${R:-runs/drive-128-seeds}
 A="--labeled 4 --validation 8 --size 128 --batch 4 --val-split select --log-every 10 --seed $s"
+source "$(dirname "$0")/../run-lib.sh"
 run() { # name args...
-  local name=$1 out=$R/$1-s$s r=; shift
-  [ -f $out/done ] && return
-  if [ -f $out/checkpoint.safetensors ] || [ -f $out/selftrain/checkpoint.safetensors ]; then r=--resume; fi
-  node bench/train-fundus.js $A --out $out $r "$@" && touch $out/done
+  local name=$1; shift
+  train $R/$name-s$s node bench/train-fundus.js $A "$@"
 }
 run sup --method supervised --iterations 200 --val-every 40
 I="--init $R/sup-s$s/model_best.safetensors"
