@@ -1,0 +1,41 @@
+#!/bin/bash
+# The synthetic-pool comparison of docs/RESULTS.md ("Synthetic unlabeled pool, three seeds"): the same
+# schedule as results/acdc-64-seeds/run.sh, but the unlabeled pool is 1176 StyleGAN2-ADA slices (the
+# paper's setting) instead of the real unlabeled slices. Needs that script's runs first (the supervised
+# starts sup-s1..3, the tiny ViT, and the continued control cont-s1..3, which reads no unlabeled data).
+# Resumable: every step that finished is skipped, a run with a checkpoint continues with --resume.
+set -e
+source "$(dirname "$0")/../run-lib.sh"
+R=${R:-runs/acdc-64-seeds}          # the seeds' supervised starts and the control
+S=${S:-runs/acdc-64-synthetic}      # this comparison's generator, slices and runs
+# 1. The generator: StyleGAN2-ADA on the 136 labeled slices of the 7 labeled patients, 64², the small
+#    network this CPU affords, 2 kimg; FD on the seed-1 supervised UNet's encoder at every snapshot, and
+#    G_ema_best is the lowest-FD snapshot (measured against the labeled training slices only).
+G=$S/stylegan
+if [ ! -f $G/done ]; then
+  r=; [ -f $G/checkpoint.safetensors ] && r=--resume
+  node bench/train-stylegan.js --data ../shared/data/ACDC --labeled 7 --resolution 64 --batch 8 \
+    --channel-base 4096 --channel-max 64 --z-dim 128 --w-dim 128 --kimg 2 --snapshot-kimg 0.25 \
+    --ada-kimg 100 --fd-unet $R/sup-s1/model_best.safetensors --fd-images 136 --seed 1 --out $G $r
+  touch $G/done
+fi
+# 2. The unlabeled pool: 1176 slices (the size of the real unlabeled pool) from the best snapshot, and
+#    its FD/KID against the 136 labeled reals.
+if [ ! -f $S/synthetic.done ]; then
+  node bench/generate.js --checkpoint $G/G_ema_best.safetensors --count 1176 --out $S/synthetic
+  node bench/fd.js --real ../shared/data/ACDC --synthetic $S/synthetic --unet $R/sup-s1/model_best.safetensors \
+    --size 64 --json > $S/fd.json
+  touch $S/synthetic.done
+fi
+# The floor for that FD: the same measurement of the labeled reals against the 1176 real unlabeled slices.
+if [ ! -f $S/fd-real-baseline.json ]; then
+  /usr/bin/python3 results/acdc-64-synthetic/real-baseline.py ../shared/data/ACDC $S/real-unlabeled-64 64
+  node bench/fd.js --real ../shared/data/ACDC --synthetic $S/real-unlabeled-64 --unet $R/sup-s1/model_best.safetensors \
+    --size 64 --json > $S/fd-real-baseline.json
+fi
+# 3. From each seed's supervised best, the same methods as on the real pool (results/run-lib.sh), on
+#    the synthetic one.
+acdc_methods $R $S --unlabeled $S/synthetic
+# The table: the control and the real-pool runs beside the synthetic-pool runs.
+node scripts/evidence-table.mjs --control cont "cont=$R/cont-s*" "sra-real=$R/sra-s*" "sra-syn=$S/sra-s*" \
+  "bcp-real=$R/bcp-s*" "bcp-syn=$S/bcp-s*" "srasa-real=$R/srasa-s*" "srasa-syn=$S/srasa-s*"
