@@ -16,3 +16,5 @@ I="--init $R/sup-s$s/model_best.safetensors"
 run cont --method supervised --iterations 60 --val-every 20 $I
 run bcp --method bcp --pre-iterations 0 --iterations 60 --val-every 20 $I
 run sra --method sra-seg --no-sa --pre-iterations 0 --iterations 60 --val-every 20 $I
+# SRA-Seg with the published fundus code's mask smoothing (a 7×7 box) instead of the paper's 3×3 average pool.
+run sra-box7 --method sra-seg --no-sa --blend box7 --pre-iterations 0 --iterations 60 --val-every 20 $I
