@@ -84,8 +84,13 @@ async function bothStagings<T>(body: () => Promise<T>): Promise<[T, T]> {
   }
 }
 
-const f16Test = (name: string, body: () => Promise<void>) =>
-  hasF16 ? test(`f16 staging: ${name}`, body) : test.skip(`f16 staging: ${name} — skipped: this adapter has no shader-f16 (Dawn→OpenGL); run on a GPU or Dawn→Vulkan/lavapipe`);
+const f16Test = (name: string, body: () => Promise<void>) => (hasF16 ? test(`f16 staging: ${name}`, body) : test.skip(`f16 staging: ${name}`));
+if (!hasF16) {
+  console.log(
+    `f16-staging: the numeric tests are skipped: this adapter (${E.runtime().ctx.backend}) has no shader-f16; ` +
+      `run them on a GPU or on lavapipe: bash scripts/lavapipe-local.sh && source .lavapipe/env.sh && node test/run.mjs f16-staging`,
+  );
+}
 
 const matmulCases: [number[], number[], boolean, boolean][] = [
   [[37, 45], [45, 70], false, false],
