@@ -10,22 +10,38 @@ train() {
   "$@" --out "$out" $r && touch "$out/done"
 }
 
-# acdc_methods R OUT [ARGS…] — the ACDC 64² methods of docs/RESULTS.md, each seed (1–3) from its
-# supervised best R/sup-sN/model_best.safetensors: 100 iterations (validation every 25) of SRA-Seg
-# without SA, BCP, and SRA-Seg with SA on the random tiny ViT R/tiny-dinov2.safetensors, into
-# OUT/{sra,bcp,srasa}-sN. ARGS go to every run (e.g. `--unlabeled DIR`, the pool): one definition of
-# the methods, so that two comparisons differ only in what ARGS says.
+# The ACDC 64² runs of docs/RESULTS.md, defined once for every script that makes them.
+ACDC_64="--data ../shared/data/ACDC --labeled 7 --size 64 --batch 8 --val-split select --log-every 10"
+
+# acdc_run R OUT METHOD SEED [ARGS…] — one run into OUT/METHOD-sSEED. METHOD: sup (the common start:
+# 400 supervised iterations from random weights, validation every 50), or, from R/sup-sSEED's best,
+# 100 iterations (validation every 25) of cont (supervised, continued: the control), sra (SRA-Seg
+# without SA), bcp, srasa (SRA-Seg with SA on the random tiny ViT R/tiny-dinov2.safetensors). ARGS go
+# to the run (e.g. `--unlabeled DIR`, the pool), so that two comparisons differ only in what ARGS says.
+acdc_run() {
+  local R=$1 out=$2 method=$3 s=$4
+  shift 4
+  local from="--init $R/sup-s$s/model_best.safetensors --iterations 100 --val-every 25"
+  local semi="--pre-iterations 0 $from"
+  local how
+  case $method in
+    sup) how="--method supervised --iterations 400 --val-every 50" ;;
+    cont) how="--method supervised $from" ;;
+    sra) how="--method sra-seg --no-sa $semi" ;;
+    bcp) how="--method bcp $semi" ;;
+    srasa) how="--method sra-seg $semi --dinov2 $R/tiny-dinov2.safetensors --sa-mode prediction --vit-size 56 --sa-every 2" ;;
+    *) echo "acdc_run: unknown method '$method'" >&2; return 2 ;;
+  esac
+  train "$out/$method-s$s" node bench/train-acdc.js $ACDC_64 --seed $s $how "$@"
+}
+
+# acdc_methods R OUT [ARGS…] — sra, bcp and srasa for seeds 1–3 (section B's semi-supervised methods).
 acdc_methods() {
   local R=$1 out=$2 s
   shift 2
-  local A="--data ../shared/data/ACDC --labeled 7 --size 64 --batch 8 --val-split select --log-every 10"
-  local M="--pre-iterations 0 --iterations 100 --val-every 25"
   for s in 1 2 3; do
-    train "$out/sra-s$s" node bench/train-acdc.js $A --seed $s --method sra-seg --no-sa $M --init $R/sup-s$s/model_best.safetensors "$@"
-    train "$out/bcp-s$s" node bench/train-acdc.js $A --seed $s --method bcp $M --init $R/sup-s$s/model_best.safetensors "$@"
+    acdc_run $R $out sra $s "$@"
+    acdc_run $R $out bcp $s "$@"
   done
-  for s in 1 2 3; do
-    train "$out/srasa-s$s" node bench/train-acdc.js $A --seed $s --method sra-seg $M --init $R/sup-s$s/model_best.safetensors \
-      --dinov2 $R/tiny-dinov2.safetensors --sa-mode prediction --vit-size 56 --sa-every 2 "$@"
-  done
+  for s in 1 2 3; do acdc_run $R $out srasa $s "$@"; done
 }

@@ -36,6 +36,15 @@ fi
 # 3. From each seed's supervised best, the same methods as on the real pool (results/run-lib.sh), on
 #    the synthetic one.
 acdc_methods $R $S --unlabeled $S/synthetic
+# 4. A follow-up fixed after seeing seeds 1–3 (docs/RESULTS.md, section C): with SA, SRA-Seg lost
+#    nothing on the synthetic pool; without it, 4.7 points. Tested on fresh seeds 4 and 5 (their own
+#    supervised starts, then both variants on the synthetic pool), paired by seed.
+for s in 4 5; do
+  acdc_run $R $R sup $s
+  acdc_run $R $S/fresh-seeds sra $s --unlabeled $S/synthetic
+  acdc_run $R $S/fresh-seeds srasa $s --unlabeled $S/synthetic
+done
+node scripts/evidence-table.mjs --control sra-syn "sra-syn=$S/fresh-seeds/sra-s*" "srasa-syn=$S/fresh-seeds/srasa-s*"
 # The table: the control and the real-pool runs beside the synthetic-pool runs.
 node scripts/evidence-table.mjs --control cont "cont=$R/cont-s*" "sra-real=$R/sra-s*" "sra-syn=$S/sra-s*" \
   "bcp-real=$R/bcp-s*" "bcp-syn=$S/bcp-s*" "srasa-real=$R/srasa-s*" "srasa-syn=$S/srasa-s*"
