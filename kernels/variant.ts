@@ -16,6 +16,7 @@
 // adapter, so GPU kernels forced onto llvmpipe still split their loops there.
 import { InputError } from '../src/engine/errors.js';
 import { inBackward } from '../src/engine/autograd/graph.js';
+import { f16Refusal } from '../src/engine/gpu/device.js';
 import { runtime } from '../src/engine/gpu/runtime.js';
 
 let forced: boolean | null = null;
@@ -52,11 +53,12 @@ export const GPU_TARGET_WORKGROUPS = 4 * 132;
 
 // Half-precision staging (shader-f16), off unless asked for: in the forward pass, the GPU-shaped GEMM
 // tiles of matmul and conv2d (shaders/tiled-gemm.wgsl) round their operands to f16 once, as they
-// stage them in workgroup memory, and multiply and accumulate in f32. The GEMMs of a backward pass
-// stay f32: gradients (~1e-6 and below at a batch's mean loss) underflow f16 without loss scaling. That halves the tile's workgroup
-// memory and the shared-memory traffic of its inner loop (what bounds a 4 × 4 register block on a GPU)
-// at the cost of an operand rounding of 2⁻¹¹ relative; values beyond ±65,504 become ±Inf (the trainers'
-// NaN/Inf watch stops such a run). The software kernels are unaffected: they stage nothing.
+// stage them in workgroup memory, and multiply and accumulate in f32. That halves the tile's
+// workgroup memory and the shared-memory traffic of its inner loop (what bounds a 4 × 4 register
+// block on a GPU) at the cost of an operand rounding of 2⁻¹¹ relative; values beyond ±65,504 become
+// ±Inf (the trainers' NaN/Inf watch stops such a run). The GEMMs of a backward pass stay f32:
+// gradients often lie below f16's normal range (6·10⁻⁵) and would underflow without loss scaling.
+// The software kernels are unaffected: they stage nothing.
 
 let forcedF16: boolean | null = null;
 
@@ -81,12 +83,7 @@ export function f16StagingFromEnv(env: Record<string, string | undefined> = proc
 export function f16Staging(): boolean {
   if (!(forcedF16 ?? f16StagingFromEnv())) return false;
   const ctx = runtime().ctx;
-  if (!ctx.features.f16) {
-    throw new InputError(
-      `SRASEG_F16=1 needs the WebGPU feature shader-f16, which this adapter (${ctx.description}, ${ctx.backend}) lacks: ` +
-        `unset SRASEG_F16, or run on a GPU or on Dawn→Vulkan/lavapipe (bash scripts/setup.sh --vulkan; SRASEG_BACKEND=vulkan)`,
-    );
-  }
+  if (!ctx.features.f16) throw new InputError(f16Refusal(ctx.description, ctx.backend));
   if (!gpuKernels()) {
     throw new InputError(`SRASEG_F16=1 applies to the GPU-shaped kernels, which this adapter does not run: also set SRASEG_GPU_KERNELS=1, or unset SRASEG_F16`);
   }

@@ -117,6 +117,14 @@ async function chooseAdapter(wanted: GPUFeatureName[]): Promise<{ adapter: GPUAd
   throw noAdapterError('Neither a GPU nor a software (Mesa llvmpipe/lavapipe) adapter was found.');
 }
 
+/** Why SRASEG_F16=1 cannot run on this adapter, and what to do. */
+export function f16Refusal(description: string, backend: string): string {
+  return (
+    `SRASEG_F16=1 needs the WebGPU feature shader-f16, which this adapter (${description}, ${backend}) lacks: ` +
+    `unset SRASEG_F16, or run on a GPU or on Dawn→Vulkan/lavapipe (bash scripts/lavapipe-local.sh; source .lavapipe/env.sh)`
+  );
+}
+
 function noAdapterError(why: string): Error {
   const said = dawnNotices.length ? `  Dawn said: ${dawnNotices.join(' | ').replace(/\s*\n\s*/g, ' ')}\n` : '';
   return new InputError(
@@ -145,6 +153,8 @@ export async function initGpu(options: InitOptions = {}): Promise<GpuContext> {
     if (refusal) throw new InputError(refusal);
     const want: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups'];
     const features = want.filter((f) => adapter.features.has(f));
+    // SRASEG_F16=1 on an adapter without shader-f16: refused here, before any work (kernels/variant.ts).
+    if (process.env.SRASEG_F16 === '1' && !adapter.features.has('shader-f16')) throw new InputError(f16Refusal(describe(adapter.info), backend));
     const missing = required.filter((f) => !adapter.features.has(f));
     if (missing.length) throw new Error(`The chosen adapter lacks required WebGPU features: ${missing.join(', ')}`);
     // Ask for everything the adapter allows: the defaults (128 MiB bindings, 8 storage buffers) are small.
