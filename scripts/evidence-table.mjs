@@ -7,7 +7,8 @@
 //
 // Usage: node scripts/evidence-table.mjs --control cont 'sup=runs/ev/sup-s*' 'cont=runs/ev/cont-s*' …
 //   NAME=GLOB   a method and its run folders (one per seed; the seed is read from the folder name's
-//               trailing -sN); a run's log is <run>/log.jsonl or <run>/selftrain/log.jsonl
+//               trailing -sN); a run's log is <run>/log.jsonl or <run>/selftrain/log.jsonl;
+//               several globs separated by commas (one method's seeds in several folders)
 //   --control NAME   the method the others are compared with, seed by seed
 //   --unpaired       compare with the control as independent samples (Welch's t interval), for
 //                    methods whose seed N is not the control's seed N (another engine's random streams)
@@ -29,7 +30,7 @@ for (let i = 0; i < args.length; i++) {
   else {
     const [name, pattern] = args[i].split('=');
     if (!pattern) throw new Error(`expected NAME=GLOB, got '${args[i]}'`);
-    groups.push({ name, runs: expand(pattern) });
+    groups.push({ name, runs: pattern.split(',').flatMap(expand) });
   }
 }
 

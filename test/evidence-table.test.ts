@@ -49,6 +49,12 @@ test('evidence-table: best chosen on the selection half and scored on the report
   const paired = row('a', 1);
   assert.equal(paired.slice(2, 5), ['1, 2', '5.0 ± 21.2', '[-185.6, 195.6]']);
   assert.is(paired.at(-2), 'no');
+  // One method's seeds in two folders, joined by a comma: the same rows as from one folder.
+  const elsewhere = join(root, 'elsewhere');
+  writeRun(join(elsewhere, 'a-s2'), 2, [{ iteration: 1, select: 0.9, report: 0.3 }, { iteration: 2, select: 0.5, report: 0.8 }]);
+  const split = spawnSync(process.execPath, ['scripts/evidence-table.mjs', '--control', 'c', `a=${root}/a-s1,${elsewhere}/a-s*`, `c=${root}/c-s*`], { encoding: 'utf8' });
+  assert.is(split.status, 0, split.stderr);
+  assert.is(split.stdout, r.stdout, 'a-s1 here and a-s2 elsewhere score as a-s* here');
 });
 
 test.run();

@@ -39,12 +39,16 @@ acdc_methods $R $S --unlabeled $S/synthetic
 # 4. A follow-up fixed after seeing seeds 1–3 (docs/RESULTS.md, section C): with SA, SRA-Seg lost
 #    nothing on the synthetic pool; without it, 4.7 points. Tested on fresh seeds 4 and 5 (their own
 #    supervised starts, then both variants on the synthetic pool), paired by seed.
+#    Their supervised starts live beside them, out of section A's seeds 1–3.
+F=$S/fresh-seeds
+mkdir -p $F && cp -n $R/tiny-dinov2.safetensors $F/
 for s in 4 5; do
-  acdc_run $R $R sup $s
-  acdc_run $R $S/fresh-seeds sra $s --unlabeled $S/synthetic
-  acdc_run $R $S/fresh-seeds srasa $s --unlabeled $S/synthetic
+  acdc_run $F $F sup $s
+  acdc_run $F $F sra $s --unlabeled $S/synthetic
+  acdc_run $F $F srasa $s --unlabeled $S/synthetic
 done
-node scripts/evidence-table.mjs --control sra-syn "sra-syn=$S/fresh-seeds/sra-s*" "srasa-syn=$S/fresh-seeds/srasa-s*"
+node scripts/evidence-table.mjs --control sra-syn "sra-syn=$F/sra-s*" "srasa-syn=$F/srasa-s*"
+node scripts/evidence-table.mjs --control sra-syn "sra-syn=$S/sra-s*,$F/sra-s*" "srasa-syn=$S/srasa-s*,$F/srasa-s*"   # all five seeds
 # The table: the control and the real-pool runs beside the synthetic-pool runs.
 node scripts/evidence-table.mjs --control cont "cont=$R/cont-s*" "sra-real=$R/sra-s*" "sra-syn=$S/sra-s*" \
   "bcp-real=$R/bcp-s*" "bcp-syn=$S/bcp-s*" "srasa-real=$R/srasa-s*" "srasa-syn=$S/srasa-s*"
