@@ -21,7 +21,12 @@ if (!(minMs >= 0)) throw new Error(`--min-ms needs a number of milliseconds, got
 const filters = args.filter((a, i) => !a.startsWith('--') && (jsonAt < 0 || i !== jsonAt + 1) && (minAt < 0 || i !== minAt + 1));
 
 const E = await import('../dist/index.js');
-const rt = await E.init();
+// A setting that cannot take effect here (SRASEG_F16=1 without shader-f16, …): one line, exit 2.
+const rt = await E.init().catch((e) => {
+  if (!(e instanceof E.InputError)) throw e;
+  console.error(`bench/kernels.js: ${e.message}`);
+  process.exit(2);
+});
 const staging = E.kernelApi.gpuKernels() && E.kernelApi.f16Staging() ? 'f16' : 'f32';
 const cases = [];
 for (const f of readdirSync(join(here, 'cases')).filter((f) => f.endsWith('.js')).sort()) {
