@@ -2,8 +2,8 @@
 // @tensorflow/tfjs-backend-webgpu on the same adapter where the case defines `tfjs`.
 // Usage: node bench/kernels.js [name-substring…] [--no-tfjs] [--json out.json] [--min-ms 1500]
 // (--min-ms: time each case for at least this long, median reported; scripts/gpu-check.sh uses 500.)
-// SRASEG_F16=1 stages the forward GEMMs of the GPU kernels in f16 (kernels/variant.ts); the heading
-// and the JSON say which staging ran.
+// SRASEG_F16=1 stages the GEMMs of the GPU kernels in f16 (kernels/variant.ts; none runs inside a
+// backward pass here); the heading and the JSON say which staging ran.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';

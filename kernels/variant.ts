@@ -51,7 +51,7 @@ export function gpuKernels(): boolean {
  */
 export const GPU_TARGET_WORKGROUPS = 4 * 132;
 
-// Half-precision staging (shader-f16), off unless asked for: in the forward pass, the GPU-shaped GEMM
+// Half-precision staging (shader-f16), off unless asked for: outside a backward pass, the GPU-shaped GEMM
 // tiles of matmul and conv2d (shaders/tiled-gemm.wgsl) round their operands to f16 once, as they
 // stage them in workgroup memory, and multiply and accumulate in f32. That halves the tile's
 // workgroup memory and the shared-memory traffic of its inner loop (what bounds a 4 × 4 register

@@ -117,11 +117,11 @@ def main(work, out):
                                                         f"range {ratios[0]:.2f}–{ratios[-1]:.2f}× (>1: engine faster)" if ratios else ''))
     if r['kernels'] and r['kernelsF16'] and r['kernelsF16'].get('staging') == 'f16':
         f32 = {x['name']: x['ms'] for x in r['kernels'].get('rows', [])}
-        # Only the forward GEMMs change (backward GEMMs stay f32): the matmul/linear and conv forward rows.
+        # The GEMM cases (the benchmark calls them outside a backward pass, so all run staged in f16).
         gains = [(x['name'], f32[x['name']] / x['ms']) for x in r['kernelsF16'].get('rows', [])
-                 if x['name'] in f32 and x['ms'] > 0 and ('forward' in x['name'] or x['name'].startswith(('matmul', 'linear')))]
+                 if x['name'] in f32 and x['ms'] > 0 and x['name'].startswith(('conv2d', 'matmul', 'linear'))]
         if gains:
-            lines.append('f16 staging (SRASEG_F16=1) vs f32, forward GEMMs: '
+            lines.append('f16 staging (SRASEG_F16=1) vs f32, GEMM cases: '
                          + ', '.join(f'{n} {g:.2f}×' for n, g in gains) + ' (>1: f16 faster)')
     att = [c for c in comparisons if 'attention fused' in c['case'] and c['torch'] == 'fp32']
     if att:

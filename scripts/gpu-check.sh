@@ -243,7 +243,7 @@ else
   for s in torch-unet-tf32 torch-unet-fp32 torch-vit-tf32 torch-vit-fp32; do skip "$s" "this python3's PyTorch sees no CUDA GPU"; done
 fi
 
-# --- the kernels with the forward GEMMs staged in f16 (SRASEG_F16=1, the shader-f16 stretch; after the
+# --- the kernels with the GEMMs staged in f16 (SRASEG_F16=1, the shader-f16 stretch; after the
 # comparisons above, which matter more; without shader-f16 it fails in one line) --------------------
 step kernels-f16 30 env SRASEG_F16=1 node bench/kernels.js "${kernels[@]}" --no-tfjs --json "$res/kernels-f16.json"
 

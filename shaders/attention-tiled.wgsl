@@ -48,7 +48,6 @@ fn placeOf(w: u32, lid: u32, rows: u32) -> Place {
 @group(0) @binding(4) var<storage, read_write> O: array<RowT>;
 @group(0) @binding(5) var<storage, read_write> LSE: array<f32>;
 
-
 {{ROWS}}
 
 @compute @workgroup_size(WG)
@@ -97,7 +96,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(6) var<storage, read> LSE: array<f32>;
 @group(0) @binding(7) var<storage, read_write> DQ: array<RowT>;
 @group(0) @binding(8) var<storage, read_write> DELTA: array<f32>;
-
 
 {{ROWS}}
 

@@ -1,5 +1,5 @@
-// Half-precision staging of the GPU GEMM tiles (SRASEG_F16=1, kernels/variant.ts): forward GEMMs
-// round their operands to f16 once and accumulate in f32; backward GEMMs stay f32. The numeric tests
+// Half-precision staging of the GPU GEMM tiles (SRASEG_F16=1, kernels/variant.ts): GEMMs outside a
+// backward pass round their operands to f16 once and accumulate in f32; backward GEMMs stay f32. The numeric tests
 // need an adapter with shader-f16 (a GPU, or Dawn→Vulkan on lavapipe: docs/BENCHMARKS.md); on
 // Dawn→OpenGL they are skipped with a message, and the tests of the switch itself run everywhere.
 //

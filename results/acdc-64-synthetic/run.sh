@@ -39,7 +39,7 @@ acdc_methods $R $S --unlabeled $S/synthetic
 # 4. A follow-up fixed after seeing seeds 1–3 (docs/RESULTS.md, section C): with SA, SRA-Seg lost
 #    nothing on the synthetic pool; without it, 4.7 points. Tested on fresh seeds 4 and 5 (their own
 #    supervised starts, then both variants on the synthetic pool), paired by seed.
-#    Their supervised starts live beside them, out of section A's seeds 1–3.
+#    Their supervised starts live beside them, out of section A's seeds 1–3 (they ran in $R; same flags).
 F=$S/fresh-seeds
 mkdir -p $F && cp -n $R/tiny-dinov2.safetensors $F/
 for s in 4 5; do

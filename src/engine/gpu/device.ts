@@ -146,7 +146,7 @@ export async function initGpu(options: InitOptions = {}): Promise<GpuContext> {
   pending = (async () => {
     const required = options.requiredFeatures ?? [];
     // SRASEG_F16=1 (kernels/variant.ts) wants shader-f16: on a CPU-only machine that means Vulkan. Where
-    // no adapter has it, kernels/variant.ts says so in one line at the first GEMM.
+    // the chosen adapter lacks it, the start is refused below, before any work.
     const wanted: GPUFeatureName[] = process.env.SRASEG_F16 === '1' ? [...required, 'shader-f16'] : required;
     const { adapter, backend } = await chooseAdapter(wanted);
     const refusal = softwareRefusal(describe(adapter.info), isCpuAdapter(adapter));
