@@ -1,17 +1,17 @@
 // Data loading: ACDC HDF5 (real files when present, small synthetic ones always), NIfTI, the
 // phantom, augmentation and zoom against scipy (test/golden/zoom_golden.json, written by
 // test/golden/zoom_golden.py), the two-stream sampler, the seeded RNG. CPU only.
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as h5 from 'h5wasm';
 import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
+import { tempDir } from './fixtures.js';
 
 const golden = JSON.parse(readFileSync('test/golden/zoom_golden.json', 'utf8'));
-const tmp = mkdtempSync(join(tmpdir(), 'sraseg-data-'));
+const tmp = tempDir('data');
 
 function throwsData(fn: () => unknown, file: string, pattern: RegExp): void {
   try {

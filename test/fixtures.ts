@@ -1,13 +1,26 @@
 // Small on-disk fixtures for the command and preflight tests: HDF5 slices and volumes in the ACDC
 // (SSL4MIS) layout, written into a temporary folder, and running a command as a user does.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from '../src/index.js';
 
+const madeHere: string[] = [];
+process.on('exit', () => {
+  for (const dir of madeHere) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A fresh scratch folder, removed when the process exits. Every test makes its folders here and
+ * nowhere else (test/scratch.test.ts checks): a training test leaves up to 250 MB of checkpoints, and
+ * left behind they once filled the disk a CI run shared. test/run.mjs also points TMPDIR at a
+ * folder of its own and removes it at the end, so commands a test spawns leave nothing either.
+ */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `sraseg-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `sraseg-${prefix}-`));
+  madeHere.push(dir);
+  return dir;
 }
 
 /** Writes an HDF5 file with the given datasets (the library's writer, as SSL4MIS lays them out). */

@@ -4,11 +4,12 @@
 // two-iteration train + evaluate smoke on tiny fixtures.
 import { test } from './harness.js';
 import * as assert from 'uvu/assert';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from '../src/index.js';
 import { assertClose, quiet, rng } from './helpers.js';
 import { fakeFundus, gifBytes, grayRgba, pngBytes, tiffBytes, writeDriveFixture } from './fundus-fixtures.js';
+import { tempDir } from './fixtures.js';
 
 // ---- decoding ------------------------------------------------------------------------------------
 
@@ -85,7 +86,7 @@ test('resizeFiltered: area average when shrinking, bilinear when enlarging (floa
 // ---- loaders -------------------------------------------------------------------------------------
 
 test('DRIVE layout: numeric order, split (labeled first, validation last), slices resized, native volumes with FOV', () => {
-  const root = mkdtempSync('/tmp/fundus-drive-');
+  const root = tempDir('fundus-drive');
   const [h, w] = [29, 37];
   const truth = writeDriveFixture(root, [9, 10, 11, 12, 13, 14, 15], h, w);
   const data = E.FundusDataset.open({ root, labeled: 2, validation: 2, size: 16, channel: 'green' });
@@ -120,7 +121,7 @@ test('DRIVE layout: numeric order, split (labeled first, validation last), slice
 });
 
 test('FIVES layout: train|test/{Original,Ground truth}/N_X.png, no FOV; evaluation on the test part', () => {
-  const root = mkdtempSync('/tmp/fundus-fives-');
+  const root = tempDir('fundus-fives');
   const [h, w] = [12, 10];
   const names = { train: ['1_A', '2_D', '10_N', '3_G'], test: ['201_A'] };
   for (const [part, list] of Object.entries(names)) {
@@ -202,7 +203,7 @@ test('scoreVesselImage: prediction cut to the FOV; sensitivity, specificity and 
 // ---- training smoke ----------------------------------------------------------------------------
 
 test('train-fundus smoke: 2 supervised + 1+1 BCP iterations on fixtures, validated per image with the FOV', async () => {
-  const root = mkdtempSync('/tmp/fundus-train-');
+  const root = tempDir('fundus-train');
   writeDriveFixture(root, [1, 2, 3, 4, 5, 6], 21, 19);
   const data = E.FundusDataset.open({ root, labeled: 2, validation: 2, size: 32 });
   const validate: E.Validator = (model, names) => E.evaluateFundus(model, data, names);

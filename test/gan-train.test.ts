@@ -1,9 +1,10 @@
 import { test } from './harness.js';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as E from '../src/index.js';
 import { tinyReals, tinyStyleGan } from './tiny-runs.js';
 import { quiet } from './helpers.js';
+import { tempDir } from './fixtures.js';
 
 test('RealImageSet: [−1, 1] images, every image once per epoch, mirror doubles the epoch', async () => {
   const R = 4;
@@ -29,8 +30,8 @@ const logRows = (dir: string) =>
   readFileSync(`${dir}/log.jsonl`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number>).filter((r) => r.G_loss !== undefined);
 
 test('StyleGAN2 training: all four phases run with finite losses, ADA moves p, FD/KID at snapshots, files written', async () => {
-  const weights = mkdtempSync('/tmp/stylegan-unet-');
-  const dir = mkdtempSync('/tmp/stylegan-train-');
+  const weights = tempDir('stylegan-unet');
+  const dir = tempDir('stylegan-train');
   const unet = new E.UNet({ numClasses: 4, seed: 1 });
   await E.saveModule(`${weights}/unet.safetensors`, unet);
   unet.dispose();
@@ -57,7 +58,7 @@ test('StyleGAN2 training: all four phases run with finite losses, ADA moves p, F
 });
 
 test('StyleGAN2 training resumes exactly from its checkpoint', async () => {
-  const dir = mkdtempSync('/tmp/stylegan-resume-');
+  const dir = tempDir('stylegan-resume');
   await quiet(() => E.trainStyleGAN(tinyReals(), tiny(`${dir}/straight`)));
   await quiet(() => E.trainStyleGAN(tinyReals(), tiny(`${dir}/split`, { kimg: 0.008 })));
   await quiet(() => E.trainStyleGAN(tinyReals(), tiny(`${dir}/split`, { resume: true })));
@@ -68,7 +69,7 @@ test('StyleGAN2 training resumes exactly from its checkpoint', async () => {
 });
 
 test('generation: one image per seed, independent of batching, readable as an unlabeled pool', async () => {
-  const dir = mkdtempSync('/tmp/stylegan-gen-');
+  const dir = tempDir('stylegan-gen');
   const G = new E.StyleGAN2Generator({ zDim: 8, wDim: 8, imgResolution: 8, imgChannels: 1, mappingLayers: 2, channelBase: 64, channelMax: 8, convClamp: 256, seed: 1 }).eval();
   const files = await E.generateSlices(G, { seeds: [3, 4, 5], out: `${dir}/a`, batch: 2 });
   await E.generateSlices(G, { seeds: [5], out: `${dir}/b` });

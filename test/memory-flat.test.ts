@@ -6,12 +6,13 @@
 // buffers a call, the bug this file was written for); validation leaking its logits; a StyleGAN2
 // snapshot's G.forward outside a scope; a step that keeps its loss without the loop freeing it.
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as E from '../src/index.js';
 import { tinyPhantom, tinyReals, tinySemi, tinySupervised, tinyStyleGan } from './tiny-runs.js';
 import { rawTest as test } from './harness.js';
 import { quiet } from './helpers.js';
 import { writeDriveFixture } from './fundus-fixtures.js';
+import { tempDir } from './fixtures.js';
 
 type Row = Record<string, number>;
 const rows = (path: string): Row[] =>
@@ -35,7 +36,7 @@ const live = () => E.memoryStats().liveBuffers;
 const semi = (out: string, method: E.SemiMethod, over: Partial<E.SemiConfig> = {}) => tinySemi(out, method, { preIterations: 3, selfIterations: 5, ...over });
 
 test('supervised: flat over 5 steps with validation in between, all freed at the end', async () => {
-  const dir = mkdtempSync('/tmp/flat-sup-');
+  const dir = tempDir('flat-sup');
   const before = live();
   await quiet(() => E.trainSupervised(tinyPhantom(), tinySupervised(dir, { seed: 9, iterations: 5 })));
   assertFlat(`${dir}/log.jsonl`, 'supervised');
@@ -44,7 +45,7 @@ test('supervised: flat over 5 steps with validation in between, all freed at the
 
 for (const method of ['bcp', 'sra-seg'] as const) {
   test(`${method}: pre-training and self-training (teacher pseudo-labels twice a step) are flat`, async () => {
-    const dir = mkdtempSync(`/tmp/flat-${method}-`);
+    const dir = tempDir(`flat-${method}`);
     const before = live();
     await quiet(() => E.trainSemiSupervised(tinyPhantom(), semi(dir, method)));
     assertFlat(`${dir}/pretrain/log.jsonl`, `${method} pre-training`);
@@ -54,7 +55,7 @@ for (const method of ['bcp', 'sra-seg'] as const) {
 }
 
 test('sra-seg with SA in every mode (a tiny random DINOv2) is flat', async () => {
-  const dir = mkdtempSync('/tmp/flat-sa-');
+  const dir = tempDir('flat-sa');
   const vit = E.tidy(
     () =>
       new E.Dinov2(
@@ -75,7 +76,7 @@ test('sra-seg with SA in every mode (a tiny random DINOv2) is flat', async () =>
 });
 
 test('fundus trainer (per-image validation inside the FOV) is flat', async () => {
-  const root = mkdtempSync('/tmp/flat-fundus-');
+  const root = tempDir('flat-fundus');
   writeDriveFixture(root, [1, 2, 3, 4, 5, 6], 21, 19);
   const data = E.FundusDataset.open({ root, labeled: 2, validation: 2, size: 32 });
   const validate: E.Validator = (model, names) => E.evaluateFundus(model, data, names);
@@ -86,7 +87,7 @@ test('fundus trainer (per-image validation inside the FOV) is flat', async () =>
 });
 
 test('StyleGAN2-ADA training with snapshots and FD is flat; generation and evaluation free what they make', async () => {
-  const dir = mkdtempSync('/tmp/flat-gan-');
+  const dir = tempDir('flat-gan');
   const unet = E.tidy(() => new E.UNet({ numClasses: 4, seed: 1 }));
   await E.saveModule(`${dir}/unet.safetensors`, unet);
   const measure = E.ganFeatureNetwork({ unet: `${dir}/unet.safetensors`, unetSize: 32 })!;

@@ -2,13 +2,22 @@
 // device, then destroys the device and prints the closing line 'N passed, N failed, N skipped'.
 // Usage: node test/run.mjs [--gpu-kernels-pass] [substring…]  (only files whose name contains one of
 // the substrings)
+// Every file the tests write lands under one scratch folder (TMPDIR, for this process and the
+// commands it spawns), removed when the run ends however it ends: left behind, training tests' run
+// folders once filled the disk that a CI run shared.
 // --gpu-kernels-pass (npm test, CI): afterwards, the files in GPU_KERNEL_FILES run again in a second
 // process with SRASEG_GPU_KERNELS=1, so that the GPU-shaped kernels (kernels/variant.ts) execute on
 // every commit whatever the adapter; the closing line then counts both passes.
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { run } from 'uvu/run';
+
+const scratch = mkdtempSync(join(tmpdir(), 'sraseg-test-run-'));
+process.env.TMPDIR = scratch; // os.tmpdir() reads it at each call
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => process.exit(128 + constants.signals[signal]));
 
 /**
  * The kernel, layer and model tests whose ops have GPU-shaped variants (conv2d, matmul/linear,

@@ -1,9 +1,10 @@
 import { test } from './harness.js';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as E from '../src/index.js';
 import { tinyPhantom, tinySemi } from './tiny-runs.js';
 import { quiet } from './helpers.js';
+import { tempDir } from './fixtures.js';
 
 
 
@@ -14,7 +15,7 @@ const losses = (p: string) =>
 
 for (const method of ['bcp', 'sra-seg'] as const) {
   test(`${method}: pre-train then self-train run end to end, with finite losses, checkpoints and the teacher saved`, async () => {
-    const dir = mkdtempSync(`/tmp/sraseg-${method}-`);
+    const dir = tempDir(method);
     const { pre, self } = await quiet(() => E.trainSemiSupervised(tinyPhantom(), config(dir, method)));
     assert.ok(pre!.bestDice >= 0 && self.bestDice >= 0);
     for (const f of ['pretrain/model_best.safetensors', 'selftrain/model_last.safetensors', 'selftrain/teacher_last.safetensors', 'selftrain/curves.png']) {
@@ -27,7 +28,7 @@ for (const method of ['bcp', 'sra-seg'] as const) {
 }
 
 test('--init with 0 pre-training iterations self-trains from the given weights, as after pre-training', async () => {
-  const dir = mkdtempSync('/tmp/sraseg-init-');
+  const dir = tempDir('init');
   // A fresh optimiser in both runs: --init brings weights only, no optimiser state to reload.
   await quiet(() => E.trainSemiSupervised(tinyPhantom(), { ...config(`${dir}/full`, 'bcp'), reloadOptimizer: false }));
   const { pre } = await quiet(() =>
@@ -39,7 +40,7 @@ test('--init with 0 pre-training iterations self-trains from the given weights, 
 });
 
 test('sra-seg self-training resumes exactly', async () => {
-  const dir = mkdtempSync('/tmp/sraseg-resume-');
+  const dir = tempDir('resume');
   await quiet(() => E.trainSemiSupervised(tinyPhantom(), config(`${dir}/straight`, 'sra-seg')));
   await quiet(() => E.trainSemiSupervised(tinyPhantom(), config(`${dir}/split`, 'sra-seg', false, 2)));
   await quiet(() => E.trainSemiSupervised(tinyPhantom(), config(`${dir}/split`, 'sra-seg', true, 4)));
@@ -59,7 +60,7 @@ test('asking for the SA loss without DINOv2 weights is a clear error', async () 
 });
 
 test('sra-seg with the SA term (default prediction mode, a tiny random DINOv2 from a file) trains and logs it', async () => {
-  const dir = mkdtempSync('/tmp/sraseg-sa-');
+  const dir = tempDir('sa');
   // Width 64 with one head: the loader infers heads as width / 64, as for every released DINOv2.
   const vit = new E.Dinov2(
     { embedDim: 64, depth: 1, numHeads: 1, patchSize: 14, pretrainGrid: 2, numRegisters: 0, ffn: 'mlp', ffnHidden: 128, interpolateOffset: 0.1, interpolateAntialias: false, inChannels: 3 },
@@ -82,7 +83,7 @@ test('sra-seg with the SA term (default prediction mode, a tiny random DINOv2 fr
 // validation is the best, so the kept state must equal the stage's last one); --no-reload-optimizer
 // ignored.
 test('self-training starts from the optimiser state of the best pre-training checkpoint (published), or fresh', async () => {
-  const dir = mkdtempSync('/tmp/sraseg-opt-');
+  const dir = tempDir('opt');
   const checkpoint = (run: string, stage: string) => E.readCheckpoint(`${dir}/${run}/${stage}/${E.CHECKPOINT_FILE}`, 'unet-stage');
   const stepsOf = (run: string) => checkpoint(run, 'selftrain').optimizers.optimizer.state.map((st) => st!.step);
   await quiet(() => E.trainSemiSupervised(tinyPhantom(), { ...config(`${dir}/reload`, 'bcp'), selfIterations: 2 }));

@@ -1,8 +1,9 @@
 import { test } from './harness.js';
 import * as assert from 'uvu/assert';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import * as E from '../src/index.js';
 import { assertClose, quiet, read } from './helpers.js';
+import { tempDir } from './fixtures.js';
 
 // Fixtures from test/golden/stylegan2_ada_pkl.py, which runs the OFFICIAL NVlabs/stylegan2-ada-pytorch
 // code (torch 1.13, CPU): stylegan2_ada_snapshot.pkl is the snapshot dict training_loop.py pickles
@@ -78,7 +79,7 @@ test('the pickle configuration becomes the engine configuration', () => {
 // constant noise or its strength lost, a wrong config — and a loader that trusts the file name:
 // the snapshot is copied to a name without '.pkl' first.
 test("generation from the pickle matches the official G_ema's images (ψ 1 and 0.7, noise 'const')", async () => {
-  const dir = mkdtempSync('/tmp/stylegan-pkl-');
+  const dir = tempDir('stylegan-pkl');
   copyFileSync(PKL, `${dir}/snapshot.bin`);
   const G = E.loadGenerator(`${dir}/snapshot.bin`);
   for (const psi of [1, 0.7]) {
@@ -158,7 +159,7 @@ test('resume-from-pkl: flags or a config that contradict the snapshot are an err
 // Catches: the start ignored by trainStyleGAN (or applied only when resuming), p not carried into
 // training, the run not recording where it started from.
 test('resume-from-pkl: training runs from the snapshot and says so', async () => {
-  const dir = mkdtempSync('/tmp/stylegan-pkl-train-');
+  const dir = tempDir('stylegan-pkl-train');
   const start = E.trainingStartFromPkl(PKL);
   const reals = E.RealImageSet.fromDataset(new E.PhantomDataset({ seed: 2, size: 16, trainSlices: 8, labeledSlices: 8, valVolumes: 1, volumeDepth: 2 }), 16, 3);
   await quiet(() => E.trainStyleGAN(reals, { ...trainConfig(dir), ...start.networks }, undefined, start));
@@ -183,7 +184,7 @@ test('a pickle without G_ema is a clear error naming what it holds', () => {
   const at = bytes.indexOf(key);
   assert.ok(at > 0 && bytes.indexOf(key, at + 1) < 0);
   bytes.write('G_emX', at + 2, 'latin1');
-  const dir = mkdtempSync('/tmp/stylegan-pkl-');
+  const dir = tempDir('stylegan-pkl');
   writeFileSync(`${dir}/no-ema.pkl`, bytes);
   assert.throws(() => E.loadGenerator(`${dir}/no-ema.pkl`), /no-ema\.pkl: no G_ema in this pickle \(it holds G, D, augment_pipe\)/);
 });

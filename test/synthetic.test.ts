@@ -1,11 +1,12 @@
 import { test } from './harness.js';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import * as E from '../src/index.js';
+import { tempDir } from './fixtures.js';
 
 test('an unlabeled folder of PNG slices replaces the unlabeled pool; labeled slices and volumes stay', async () => {
-  const dir = mkdtempSync('/tmp/sraseg-synth-');
+  const dir = tempDir('synth');
   for (let k = 0; k < 3; k++) {
     const png = new PNG({ width: 20, height: 12 });
     for (let i = 0; i < 240; i++) png.data.set([k * 50, k * 50, k * 50, 255], 4 * i);
@@ -31,7 +32,7 @@ test('a missing or empty unlabeled folder is a clear error naming it', async () 
   } catch (e) {
     assert.match((e as Error).message, /no-such-folder-xyz: unlabeled folder not found/);
   }
-  const empty = mkdtempSync('/tmp/sraseg-empty-');
+  const empty = tempDir('empty');
   try {
     await E.WithUnlabeled.open(base, empty);
     assert.unreachable();

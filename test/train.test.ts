@@ -1,9 +1,10 @@
 import { test } from './harness.js';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as E from '../src/index.js';
 import { tinyPhantom, tinySupervised } from './tiny-runs.js';
 import { quiet } from './helpers.js';
+import { tempDir } from './fixtures.js';
 
 
 const config = (out: string, iterations: number, resume = false) => tinySupervised(out, { iterations, resume });
@@ -11,7 +12,7 @@ const config = (out: string, iterations: number, resume = false) => tinySupervis
 const phantom = () => tinyPhantom(12);
 
 test('a resumed run ends bit-identical to an uninterrupted one (weights, optimiser, RNG, sampler)', async () => {
-  const dir = mkdtempSync('/tmp/sraseg-resume-');
+  const dir = tempDir('resume');
   await quiet(() => E.trainSupervised(phantom(), config(`${dir}/straight`, 4)));
   await quiet(() => E.trainSupervised(phantom(), config(`${dir}/split`, 2)));
   await quiet(() => E.trainSupervised(phantom(), config(`${dir}/split`, 4, true)));

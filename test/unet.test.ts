@@ -2,6 +2,7 @@ import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import { assertClose } from './helpers.js';
+import { tempDir } from './fixtures.js';
 
 const GOLDEN = 'test/golden/unet_small.safetensors';
 
@@ -60,7 +61,7 @@ test('UNet forward and backward match PyTorch (golden file, small widths, train 
 });
 
 test('a checkpoint round-trips through safetensors with PyTorch names, and bad keys are listed', async () => {
-  const dir = (await import('node:fs')).mkdtempSync('/tmp/unet-ckpt-');
+  const dir = tempDir('unet-ckpt');
   const a = new E.UNet({ features: [2, 4, 4, 4, 4], seed: 1 });
   const b = new E.UNet({ features: [2, 4, 4, 4, 4], seed: 2 });
   await E.saveModule(`${dir}/a.safetensors`, a);
