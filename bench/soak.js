@@ -8,7 +8,9 @@
 //   3. StyleGAN2-ADA, a minibatch of 16 at 256² in the published 'auto' configuration (all four phases:
 //      R1 and path length every step here, so that every step carries the largest graph).
 // Data: ACDC when found (../shared/data/ACDC or SRASEG_ACDC), else the embedded phantom at 256².
-// Usage: node bench/soak.js [--steps 5] [--only sraseg,bcp,stylegan] [--sa-mode MODE] [--gan-batch 16] [--gan-resolution 256]
+//      On an adapter with 128 MiB bindings (llvmpipe, lavapipe) the minibatch must run in rounds:
+//      --gan-batch-gpu 2.
+// Usage: node bench/soak.js [--steps 5] [--only sraseg,bcp,stylegan] [--sa-mode MODE] [--gan-batch 16] [--gan-batch-gpu N] [--gan-resolution 256]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,14 +22,21 @@ const args = parseArgsOrExit(process.argv.slice(2), {
   only: { type: 'string', default: 'sraseg,bcp,stylegan', help: 'comma-separated subset of sraseg, bcp, stylegan' },
   'sa-mode': { type: 'string', help: 'SA mode for the SRA-Seg soak (default: the trainer\'s default)' },
   'gan-batch': { type: 'number', integer: true, min: 2, default: 16, help: "StyleGAN2 minibatch (the published 'auto' at 256²: 16)" },
-  'gan-resolution': { type: 'number', integer: true, min: 16, default: 256, help: "StyleGAN2 resolution (256: the published shape, which exceeds llvmpipe's 128 MiB buffer limit at any batch; 128 runs there)" },
+  'gan-batch-gpu': { type: 'number', integer: true, min: 1, help: 'StyleGAN2 images per pass: the minibatch in rounds (published batch_gpu; 2 fits 256² in 128 MiB bindings) (default: the whole minibatch)' },
+  'gan-resolution': { type: 'number', integer: true, min: 16, default: 256, help: 'StyleGAN2 resolution (256: the published shape)' },
 }, 'usage: node bench/soak.js [options]');
 const only = new Set(args.only.split(','));
+const ganRounds = E.checkBatchGpu(args['gan-batch'], args['gan-batch-gpu'], E.STYLEGAN_TRAIN_DEFAULTS.mbstdGroupSize);
+if (ganRounds) {
+  console.error(`soak: --gan-batch-gpu ${args['gan-batch-gpu']}: ${ganRounds}`);
+  process.exit(2);
+}
 const K = args.steps;
 
 const rt = await E.init();
 console.log(`adapter: ${rt.ctx.description} (backend ${rt.ctx.backend}) · ${K} steps per configuration`);
 const root = mkdtempSync(join(tmpdir(), 'sraseg-soak-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true })); // also when a configuration fails
 const MiB = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 const results = [];
 
@@ -106,7 +115,9 @@ if (only.has('stylegan')) {
     out,
     resume: false,
     batch: mb,
+    batchGpu: args['gan-batch-gpu'],
     kimg: (mb * K) / 1000,
+    plWeight: 2, // the published StyleGAN2Loss weight ('auto' keeps it): all four phases run
     r1Gamma: (0.0002 * R * R) / mb, // the published auto formulas
     emaKimg: (mb * 10) / 32,
     r1Interval: 1,
@@ -115,10 +126,10 @@ if (only.has('stylegan')) {
     gridImages: mb,
     logEvery: 1,
   });
-  report(`StyleGAN2-ADA 'auto' at ${R}², minibatch of ${mb} (R1 and path length every step)`, join(out, 'log.jsonl'), 'step');
+  const rounds = args['gan-batch-gpu'] ? ` in rounds of ${args['gan-batch-gpu']}` : '';
+  report(`StyleGAN2-ADA 'auto' at ${R}², minibatch of ${mb}${rounds} (R1 and path length every step)`, join(out, 'log.jsonl'), 'step');
 }
 
 console.log(`\nsummary: ${results.map((r) => `${r.name.split(',')[0]}: ${r.flat ? 'flat' : 'NOT FLAT'}, peak ${MiB(r.peak)}`).join(' · ')}`);
-rmSync(root, { recursive: true, force: true });
 await E.shutdown();
 process.exitCode = results.every((r) => r.flat) ? 0 : 1;

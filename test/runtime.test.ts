@@ -19,8 +19,19 @@ test('released buffers are reused only after a submit (deferred release)', async
 });
 
 test('a buffer over the adapter limit is refused with a message naming the size', () => {
-  const limit = E.runtime().ctx.limits.maxStorageBufferBindingSize;
-  assert.throws(() => E.empty([Math.ceil(limit / 4) + 1024]), /exceeds this adapter's max/);
+  const { maxStorageBufferBindingSize, maxBufferSize } = E.runtime().ctx.limits;
+  const limit = Math.min(maxStorageBufferBindingSize, maxBufferSize);
+  const elements = Math.ceil(limit / 4) + 1024;
+  try {
+    E.empty([elements]);
+    assert.unreachable('a buffer over the limit was handed out');
+  } catch (e) {
+    assert.instance(e, E.BufferLimitError); // an InputError: one line and exit 2 in a command
+    const { bytes, limit: said } = e as E.BufferLimitError;
+    assert.equal([bytes, said], [elements * 4, limit]);
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+    assert.is((e as Error).message, `tensor: a buffer of ${(elements * 4).toLocaleString('en')} bytes exceeds this adapter's largest storage binding (${mib(limit)}); use a smaller batch or image size`);
+  }
 });
 
 test('pipelines are cached by key: repeated ops compile nothing new', async () => {

@@ -10,6 +10,25 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * A tensor larger than this adapter's largest storage buffer binding (128 MiB on the CPU drivers):
+ * the input's shape asks for more than one buffer may hold. Callers that can split the work (the
+ * StyleGAN2 trainer's rounds) catch it to name their own fix.
+ */
+export class BufferLimitError extends InputError {
+  constructor(
+    /** The op or tensor that asked. */
+    readonly label: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`${label}: a buffer of ${bytes.toLocaleString('en')} bytes exceeds this adapter's largest storage binding (${mib(limit)}); use a smaller batch or image size`);
+    this.name = 'BufferLimitError';
+  }
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
 /** One tensor whose shape or dtype differs between a state dict and the module it is loaded into. */
 export interface ShapeMismatch {
   key: string;

@@ -17,4 +17,4 @@ export * from './nn/index.js';
 export * from './nn/layers.js';
 export * from './nn/checkpoint.js';
 export * from './io/safetensors.js';
-export { InputError, StateDictMismatch, type ShapeMismatch } from './errors.js';
+export { BufferLimitError, InputError, StateDictMismatch, type ShapeMismatch } from './errors.js';

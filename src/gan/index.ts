@@ -5,6 +5,7 @@ export * from './ada-controller.js';
 export * from './loss.js';
 export * from './reals.js';
 export * from './train.js';
+export * from './phases.js';
 export * from './checkpoint.js';
 export * from './measure.js';
 export * from './generate.js';

@@ -110,17 +110,18 @@ export class StyleGAN2Loss {
   }
 
   /**
-   * Dmain: softplus(D(G(z))) + softplus(−D(x)); G runs without gradients. `onRealLogits` sees the
-   * reals' logits (ADA's overfitting heuristic).
+   * Dmain: softplus(D(G(z))) + softplus(−D(x)), scaled by `gain` (a round's share of the minibatch);
+   * G runs without gradients. `onRealLogits` sees the reals' logits (ADA's overfitting heuristic).
    */
-  discriminatorMain(z: Tensor, reals: Tensor, onRealLogits?: (logits: Tensor) => void): PhaseLogs {
+  discriminatorMain(z: Tensor, reals: Tensor, onRealLogits?: (logits: Tensor) => void, gain = 1): PhaseLogs {
     return tidy(() => {
       const fake = noGrad(() => this.generate(z).img);
       const fakeLoss = mean(softplus(this.runD(fake)));
       const realLogits = this.runD(reals);
       onRealLogits?.(realLogits);
       const realLoss = mean(softplus(neg(realLogits)));
-      backward(add(fakeLoss, realLoss));
+      const total = add(fakeLoss, realLoss);
+      backward(gain === 1 ? total : mul(total, gain));
       return { D_loss_fake: detach(fakeLoss), D_loss_real: detach(realLoss), D_real_logit: detach(mean(realLogits)) };
     });
   }

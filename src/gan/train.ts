@@ -12,7 +12,7 @@
 // snapshot grids of G_ema on fixed latents, curves.png.
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Adam, Generator, type GeneratorState, type HostTensor, keep, type Module, noGrad, randn, slice, type Tensor, tidy, updateEmaModel, writeFileAtomic } from '../engine/index.js';
+import { Adam, BufferLimitError, Generator, type GeneratorState, type HostTensor, keep, type Module, noGrad, randn, slice, type Tensor, tidy, updateEmaModel, writeFileAtomic } from '../engine/index.js';
 import { ProgressBar } from '../report/progress.js';
 import { CHECKPOINT_FILE, hostGroups, hostOptimizers, readCheckpoint, restoreModules, restoreOptimizers, writeCheckpoint } from '../train/checkpoint.js';
 import { crashPoint } from '../train/crash-points.js';
@@ -31,7 +31,7 @@ import { UserError } from '../errors.js';
 import { GAN_LOSS_DEFAULTS, StyleGAN2Loss, type GanLossConfig } from './loss.js';
 import { saveNetworkHost, type GanSnapshot } from './checkpoint.js';
 import { plotGanCurves } from './curves.js';
-import { embedAll, imagesOf, type FeatureNetwork, type SetDistance } from './measure.js';
+import { EMBED_CHUNK, embedAll, imagesOf, type FeatureNetwork, type SetDistance } from './measure.js';
 import { loadPklWeights } from './pkl.js';
 import type { PklNetworkFields, StyleGanStart } from './pkl-start.js';
 import type { RealImageSet } from './reals.js';
@@ -53,6 +53,12 @@ export interface StyleGanTrainConfig extends GanLossConfig, NetworkShape {
   /** Training length in thousands of real images shown to D. */
   kimg: number;
   batch: number;
+  /**
+   * Images per forward/backward pass (published `batch_gpu`): the minibatch runs in batch/batchGpu
+   * rounds whose gradients accumulate (src/gan/phases.ts); default the whole batch. For shapes whose
+   * tensors exceed the adapter's binding limit in one pass.
+   */
+  batchGpu?: number;
   lr: number;
   betas: [number, number];
   r1Interval: number;
@@ -104,6 +110,38 @@ export const STYLEGAN_TRAIN_DEFAULTS: Omit<StyleGanTrainConfig, 'out' | 'resume'
   gridImages: 32,
   fdImages: 512,
 };
+
+/**
+ * Why `batchGpu` cannot split a minibatch of `batch` (null when it can): it must divide the batch, and
+ * each round's minibatch-std groups (of min(groupSize, batchGpu) images) must divide the round.
+ */
+export function checkBatchGpu(batch: number, batchGpu: number | undefined, mbstdGroupSize: number): string | null {
+  if (batchGpu === undefined) return null;
+  if (!Number.isInteger(batchGpu) || batchGpu < 1 || batch % batchGpu) {
+    const divisors = Array.from({ length: batch }, (_, i) => i + 1).filter((d) => batch % d === 0 && (d < mbstdGroupSize || d % mbstdGroupSize === 0));
+    return `must divide the batch of ${batch} into equal rounds: one of ${divisors.join(', ')}`;
+  }
+  if (batchGpu >= mbstdGroupSize && batchGpu % mbstdGroupSize) {
+    return `each round's minibatch-std groups of ${mbstdGroupSize} need it below ${mbstdGroupSize} or a multiple of it`;
+  }
+  return null;
+}
+
+/**
+ * A pass too large for one buffer, restated with the fix that keeps the minibatch: smaller rounds
+ * (other errors unchanged). The suggestion scales the failing buffer with the images per pass; a
+ * larger buffer further on may ask for smaller rounds still, and says so the same way.
+ */
+export function passTooLarge(e: unknown, cfg: StyleGanTrainConfig, resolution: number): unknown {
+  if (!(e instanceof BufferLimitError)) return e;
+  const pass = cfg.batchGpu ?? cfg.batch;
+  // The large buffers (activations, per-sample weights) grow with the images in a pass.
+  const fits = Math.floor((pass * e.limit) / e.bytes);
+  const rounds = Array.from({ length: fits }, (_, i) => fits - i).find((d) => checkBatchGpu(cfg.batch, d, cfg.mbstdGroupSize) === null);
+  const fix = rounds ? `run the minibatch in rounds of ${rounds} or fewer images (--batch-gpu ${rounds}, batchGpu)` : 'not even one image per pass fits: lower the resolution';
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  return new UserError(`one pass of ${pass} images at ${resolution}² needs ${mib(e.bytes)} in one buffer (${e.label}), above this adapter's ${mib(e.limit)}: ${fix}`);
+}
 
 export interface StyleGanRunResult {
   snapshots: GanSnapshot[];
@@ -211,6 +249,8 @@ export async function trainStyleGAN(
   const checkpointPath = join(cfg.out, CHECKPOINT_FILE);
   const logPath = join(cfg.out, 'log.jsonl');
   const ck = folder.resuming ? readCheckpoint<GanLoopState>(checkpointPath, 'stylegan2') : null;
+  const batchGpuProblem = checkBatchGpu(cfg.batch, cfg.batchGpu, cfg.mbstdGroupSize);
+  if (batchGpuProblem) throw new UserError(`batchGpu ${cfg.batchGpu}: ${batchGpuProblem}`);
   const totalSteps = Math.ceil((cfg.kimg * 1000) / cfg.batch);
   if (ck && ck.iteration > totalSteps) {
     throw new UserError(`${cfg.out}: its checkpoint is at step ${ck.iteration} (${(ck.state.nimg / 1000).toFixed(3)} kimg), beyond --kimg ${cfg.kimg}; ask for at least that much`);
@@ -284,7 +324,7 @@ export async function trainStyleGAN(
     await runLoop(
       { logPath, counter: 'step', start: step, total: totalSteps, logEvery: cfg.logEvery, every: Math.max(1, Math.round((cfg.snapshotKimg * 1000) / cfg.batch)), watch, bar },
       {
-        step: (index) => phases.minibatch(index),
+        step: (index) => phases.minibatch(index).catch((e) => Promise.reject(passTooLarge(e, cfg, reals.resolution))),
         rowExtras: (row, seconds) => ({ images_per_s: (row.kimg * 1000 - startImg) / seconds }),
         progress: (row, mem) => ({ kimg: row.kimg.toFixed(2), G: row.G_loss, D: (row.D_loss_fake ?? 0) + (row.D_loss_real ?? 0), p: row.p.toFixed(3), 'img/s': row.images_per_s.toFixed(1), mem }),
         periodic: async (at) => {
@@ -347,13 +387,14 @@ export async function trainStyleGAN(
   }
 
   async function snapshot(kimg: number): Promise<GanSnapshot> {
-    const grid = await imagesOf((from, to) => synthesize(slice(gridZ, 0, from, to)), cfg.gridImages);
+    const chunk = Math.min(EMBED_CHUNK, cfg.batchGpu ?? EMBED_CHUNK); // no larger a pass than training's
+    const grid = await imagesOf((from, to) => synthesize(slice(gridZ, 0, from, to)), cfg.gridImages, chunk);
     writePng(join(cfg.out, `fakes${kimg.toFixed(2).padStart(7, '0')}.png`), imageGrid(imagesFromNchw(grid, [cfg.gridImages, 1, reals.resolution, reals.resolution], [-1, 1]), { columns: 8, scale: 2 }));
     if (!measure) return { kimg };
-    const realFeats = await embedAll(measure.features, (from, to) => reals.slice(from, to), reals.count);
+    const realFeats = await embedAll(measure.features, (from, to) => reals.slice(from, to), reals.count, chunk);
     // The same fakes' latents at every snapshot: FD then tracks the generator, not the sample.
     const fdZ = new Generator(deriveSeed(cfg.seed, 17));
-    const fakeFeats = await embedAll(measure.features, (from, to) => synthesize(randn([to - from, cfg.zDim], fdZ)), cfg.fdImages);
+    const fakeFeats = await embedAll(measure.features, (from, to) => synthesize(randn([to - from, cfg.zDim], fdZ)), cfg.fdImages, chunk);
     const d = measure.distance(realFeats.data, fakeFeats.data, realFeats.dim);
     return { kimg, fd: d.fd, kid: d.kid };
   }

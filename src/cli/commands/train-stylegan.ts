@@ -2,6 +2,7 @@
 // synthetic unlabeled images), or on the embedded phantom as a demonstration.
 import {
   AcdcDataset,
+  checkBatchGpu,
   checkDinov2Weights,
   checkRunFolder,
   ganFeatureNetwork,
@@ -45,6 +46,11 @@ reals.png, fakes<kimg>.png and curves.png. FD is measured with DINOv2 (--dinov2)
       checkHelp: `below ${D.mbstdGroupSize} or a multiple of ${D.mbstdGroupSize}`,
       help: 'minibatch size',
     },
+    'batch-gpu': {
+      ...POSITIVE_INT,
+      metavar: 'n',
+      help: "images per forward/backward pass: the minibatch runs in rounds of n whose gradients add up (published batch_gpu; for shapes too large for one pass, e.g. 256² at --batch 16 on a 128 MiB binding limit) (default: the whole batch)",
+    },
     'channel-base': { ...POSITIVE_INT, help: `channels at resolution r: min(base / r, max) (published auto config 16384) (default ${D.channelBase})` },
     'channel-max': { ...POSITIVE_INT, help: `channel cap (published 512) (default ${D.channelMax})` },
     'z-dim': { ...POSITIVE_INT, help: `latent size (default ${D.zDim})` },
@@ -78,6 +84,8 @@ reals.png, fakes<kimg>.png and curves.png. FD is measured with DINOv2 (--dinov2)
   check(args) {
     if (args.resume && !args.out) throw new UsageError('--resume needs --out <run folder>: the folder of the run to continue');
     if (args['allow-config-change'] && !args.resume) throw new UsageError('--allow-config-change applies to --resume (a fresh run has no saved flags to differ from)');
+    const batchGpu = checkBatchGpu(args.batch, args['batch-gpu'], D.mbstdGroupSize);
+    if (batchGpu) throw new UsageError(`--batch-gpu ${args['batch-gpu']}: ${batchGpu}`);
     if (args.p > 0 && args.augment !== 'fixed') throw new UsageError(`--p ${args.p} applies to --augment fixed (--augment ${args.augment} ignores it)`);
   },
   async run(args) {
@@ -109,6 +117,7 @@ reals.png, fakes<kimg>.png and curves.png. FD is measured with DINOv2 (--dinov2)
       seed: args.seed,
       kimg: args.kimg ?? (args.data ? D.kimg : 2),
       batch: args.batch,
+      batchGpu: args['batch-gpu'],
       zDim: args['z-dim'] ?? D.zDim,
       wDim: args['w-dim'] ?? D.wDim,
       mappingLayers: args['mapping-layers'] ?? D.mappingLayers,

@@ -11,6 +11,8 @@
 // starts, not on the order the previous step released them. A training loop's steps thus bind the
 // same buffers step after step, and their bind groups come from the cache (bind-groups.ts).
 
+import { BufferLimitError } from '../errors.js';
+
 export interface PoolStats {
   /** Buffers handed out and not yet released. */
   liveBuffers: number;
@@ -72,12 +74,7 @@ export class BufferPool {
 
   acquire(bytes: number, label: string): GPUBuffer {
     const size = bucketSize(bytes);
-    if (size > this.maxBufferSize) {
-      throw new Error(
-        `${label}: a buffer of ${bytes} bytes exceeds this adapter's maxBufferSize (${this.maxBufferSize}); ` +
-          `use a smaller batch or image size.`,
-      );
-    }
+    if (size > this.maxBufferSize) throw new BufferLimitError(label, bytes, this.maxBufferSize);
     const list = this.free.get(size);
     let buf = list?.pop();
     while (buf && !this.dryRun && this.placeholders.has(buf)) {
