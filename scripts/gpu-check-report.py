@@ -123,6 +123,10 @@ def main(work, out):
         if gains:
             lines.append('f16 staging (SRASEG_F16=1) vs f32, GEMM cases: '
                          + ', '.join(f'{n} {g:.2f}×' for n, g in gains) + ' (>1: f16 faster)')
+    soak = re.search(r'^summary: (.*)$', read(os.path.join(logs, 'soak-stylegan.log')), re.M)
+    r['soakStylegan'] = soak[1] if soak else None
+    if soak:
+        lines.append(f"StyleGAN2 soak (bench/soak.js --only stylegan): {soak[1]}")
     att = [c for c in comparisons if 'attention fused' in c['case'] and c['torch'] == 'fp32']
     if att:
         worst = min(c['engineSpeedFraction'] for c in att)

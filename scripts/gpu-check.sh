@@ -8,13 +8,15 @@
 # lacks them, finds NVIDIA's Vulkan driver (the loader's own search, then the driver's nvidia_icd.json
 # under /usr/local/nvidia, then an ICD file written for libEGL_nvidia.so.0 / libGLX_nvidia.so.0;
 # OpenGL through NVIDIA's EGL as a last resort), refuses a software adapter, and runs, each step under
-# its own timeout (the limits add up to 560 s, the adapter search's 60 included) and the whole within
-# GPU_CHECK_BUDGET_S (default 510 s) plus the report (≤ 20 s), so under 9 minutes:
+# its own timeout (the limits add up to 560 s, the adapter search's 60 included, then the soak's 60 s
+# in whatever time is left) and the whole within GPU_CHECK_BUDGET_S (default 510 s) plus the report
+# (≤ 20 s), so under 9 minutes:
 #   adapter (nvidia-smi, scripts/probe-adapter.mjs --json: info, features, limits, timestamp check),
 #   tests (node test/run.mjs on the GPU), unet-step (batch 4 and 24), unet-profile (per-kernel times
 #   of one batch-4 step), vit, kernels (engine vs tfjs-webgpu on the same adapter), the PyTorch twins
 #   on CUDA with TF32 on and off (the off runs also set NVIDIA_TF32_OVERRIDE=0), kernels-f16 (the
-#   kernels with SRASEG_F16=1), and, on a software
+#   kernels with SRASEG_F16=1), soak-stylegan (bench/soak.js at the published 256² × 16, in the time
+#   left), and, on a software
 #   adapter only unless GPU_CHECK_GPU_KERNELS=1, the tests again with SRASEG_GPU_KERNELS=1.
 # Every step prints 'step NAME: ok|fail|timeout|skipped in S s'; no step stops the others.
 # $OUT receives summary.txt, results.json, adapter.json, check.log (all steps' output) and
@@ -214,6 +216,7 @@ if [ "$quick" = 1 ]; then
   kernels=("sum 16M" --min-ms 200)
   torch_unet=(1 --size 64 --steps 1)
   torch_vit=(--batch 1 --no-models)
+  soak=(--steps 2 --gan-resolution 16 --gan-batch 4)
 else
   tests=${GPU_CHECK_TESTS:-}
   unet=(--batch 4,24)
@@ -222,6 +225,7 @@ else
   kernels=(--min-ms 500)
   torch_unet=(4 24)
   torch_vit=()
+  soak=(--steps 3)
 fi
 # shellcheck disable=SC2086 # test filters are words
 step tests 160 node test/run.mjs $tests
@@ -246,6 +250,10 @@ fi
 # --- the kernels with the GEMMs staged in f16 (SRASEG_F16=1, the shader-f16 stretch; after the
 # comparisons above, which matter more; without shader-f16 it fails in one line) --------------------
 step kernels-f16 30 env SRASEG_F16=1 node bench/kernels.js "${kernels[@]}" --no-tfjs --json "$res/kernels-f16.json"
+
+# --- the published-shape StyleGAN2 soak (256², a minibatch of 16 in one pass: buffers above the
+# CPU drivers' 128 MiB bindings; memory flat from step 2), with whatever time is left ---------------
+step soak-stylegan 60 node bench/soak.js --only stylegan "${soak[@]}"
 
 # --- the tests again with the GPU kernel variants forced (where that makes a difference) -------------
 if ! grep -q SRASEG_GPU_KERNELS dist/index.js 2>/dev/null; then
