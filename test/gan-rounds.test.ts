@@ -7,7 +7,7 @@
 // own gradients depend on it, and they are left out.
 // Catches: a round's loss not scaled by 1/rounds (gradients ×rounds), every round seeing the whole
 // minibatch, rounds that reuse one latent slice, R1 or the logged means computed per round only.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
@@ -97,6 +97,15 @@ test('a run in rounds trains, checkpoints and records batchGpu; a batchGpu that 
   assert.match(E.checkBatchGpu(12, 6, 4)!, /minibatch-std groups of 4 need it below 4 or a multiple of it/);
   assert.is(E.checkBatchGpu(16, 2, 4), null);
   assert.is(E.checkBatchGpu(16, undefined, 4), null);
+  const refused = `${dir}/refused`;
+  try {
+    await quiet(() => E.trainStyleGAN(tinyReals(), tinyStyleGan(refused, { batchGpu: 3 })));
+    assert.unreachable('batchGpu 3 of a batch of 4 was accepted');
+  } catch (e) {
+    assert.instance(e, E.UserError);
+    assert.match((e as Error).message, /^batchGpu 3: must divide the batch of 4 into equal rounds: one of 1, 2, 4$/);
+  }
+  assert.not.ok(existsSync(refused), 'refused before the run folder was made');
   const bad = runBench('train-stylegan', ['--batch', '16', '--batch-gpu', '3', '--out', `${dir}/never`]);
   assert.is(bad.code, 2, bad.stderr);
   assert.match(bad.stderr.trim(), /^train-stylegan: --batch-gpu 3: must divide the batch of 16 into equal rounds: one of 1, 2, 4, 8, 16$/);

@@ -245,12 +245,12 @@ export async function trainStyleGAN(
   /** Start from these networks (an official snapshot) unless the run resumes from its own checkpoint. */
   start?: StyleGanStart,
 ): Promise<StyleGanRunResult> {
+  const batchGpuProblem = checkBatchGpu(cfg.batch, cfg.batchGpu, cfg.mbstdGroupSize);
+  if (batchGpuProblem) throw new UserError(`batchGpu ${cfg.batchGpu}: ${batchGpuProblem}`); // before the run folder exists
   const folder = openRunFolder(styleGanRunFolder(reals, cfg, start));
   const checkpointPath = join(cfg.out, CHECKPOINT_FILE);
   const logPath = join(cfg.out, 'log.jsonl');
   const ck = folder.resuming ? readCheckpoint<GanLoopState>(checkpointPath, 'stylegan2') : null;
-  const batchGpuProblem = checkBatchGpu(cfg.batch, cfg.batchGpu, cfg.mbstdGroupSize);
-  if (batchGpuProblem) throw new UserError(`batchGpu ${cfg.batchGpu}: ${batchGpuProblem}`);
   const totalSteps = Math.ceil((cfg.kimg * 1000) / cfg.batch);
   if (ck && ck.iteration > totalSteps) {
     throw new UserError(`${cfg.out}: its checkpoint is at step ${ck.iteration} (${(ck.state.nimg / 1000).toFixed(3)} kimg), beyond --kimg ${cfg.kimg}; ask for at least that much`);
