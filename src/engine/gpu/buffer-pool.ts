@@ -69,7 +69,11 @@ export class BufferPool {
 
   constructor(
     private readonly device: GPUDevice,
-    private readonly maxBufferSize: number,
+    /**
+     * The largest buffer handed out: the adapter's largest storage binding. A dry run may raise it to
+     * model a larger adapter (test/stylegan-shape-dry.test.ts: a GPU's bindings on llvmpipe).
+     */
+    public maxBufferSize: number,
   ) {}
 
   acquire(bytes: number, label: string): GPUBuffer {
