@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The physical floor of a step: every kernel launch of one UNet training step (batch 24 × 1×256²,
 // 4 classes, the trainer's step: forward, loss, backward, SGD, divergence watch) and one DINOv2
-// ViT-B/14 forward (batch 12 × 3×224²), each with its FLOPs and compulsory bytes, and the time it
-// would take at an H200's fp32 peak and HBM bandwidth: max(FLOPs / peak, bytes / bandwidth).
+// ViT-B/14 forward (batch 12 × 3×224²) and one StyleGAN2-ADA minibatch (16 × 256², one pass), each
+// with its FLOPs and compulsory bytes, and the time it would take at an H200's fp32 peak and HBM
+// bandwidth: max(FLOPs / peak, bytes / bandwidth).
 //
 // How it counts: a dry run at the full shape (CommandQueue.dryRun): the real engine code runs on the
 // host — modules, autograd, the optimiser — and every kernel launch reports itself to the dispatch
@@ -12,7 +13,7 @@
 // H200 figures (NVIDIA H200 Tensor Core GPU datasheet, SXM): FP32 67 TFLOP/s (CUDA cores, no tensor
 // cores; TF32 tensor cores would be 494 dense), HBM3e 4.8 TB/s. Override with --peak-tflops and
 // --bandwidth-tbs.
-// Usage: node bench/roofline.js [--kernels gpu|software] [--batch 24] [--size 256] [--vit-batch 12] [--vit-size 224] [--top 15] [--json out.json]
+// Usage: node bench/roofline.js [--kernels gpu|software] [--batch 24] [--size 256] [--vit-batch 12] [--vit-size 224] [--gan-batch 16] [--gan-resolution 256] [--top 15] [--json out.json]
 import { writeFileSync } from 'node:fs';
 import { bytesOf, flopsOf } from './roofline-costs.js';
 
@@ -20,11 +21,13 @@ const dist = process.env.DIST ?? 'dist';
 const E = await import(`../${dist}/index.js`);
 const { parseArgsOrExit } = await import(`../${dist}/cli/index.js`);
 const args = parseArgsOrExit(process.argv.slice(2), {
-  batch: { type: 'number', default: 24, help: 'UNet batch' },
+  batch: { type: 'number', default: 24, help: 'UNet batch (0: skip)' },
   size: { type: 'number', default: 256, help: 'UNet image side' },
   classes: { type: 'number', default: 4, help: 'UNet classes' },
   'vit-batch': { type: 'number', default: 12, help: 'ViT-B/14 batch (0: skip)' },
   'vit-size': { type: 'number', default: 224, help: 'ViT image side (a multiple of 14)' },
+  'gan-batch': { type: 'number', default: 16, help: "StyleGAN2-ADA minibatch, in one pass ('auto' at 256²: 16; 0: skip)" },
+  'gan-resolution': { type: 'number', default: 256, help: 'StyleGAN2-ADA resolution' },
   'peak-tflops': { type: 'number', default: 67, help: 'fp32 peak, TFLOP/s (H200 SXM, no tensor cores)' },
   'bandwidth-tbs': { type: 'number', default: 4.8, help: 'memory bandwidth, TB/s (H200 HBM3e)' },
   kernels: { type: 'string', default: 'gpu', choices: ['gpu', 'software'], help: "which kernel variants to count (kernels/variant.ts): 'gpu', what an H200 runs, or 'software', llvmpipe's" },
@@ -38,8 +41,11 @@ const rt = await E.init();
 // Count the kernels the modelled GPU would run, whatever adapter this process has.
 E.kernelApi.setGpuKernels(args.kernels === 'gpu');
 
-/** Run `body` dry, collecting every launch with its cost. */
-function count(body) {
+/**
+ * Run `body` dry, collecting every launch with its cost. `bufferLimit`: the largest buffer the pool
+ * hands out meanwhile (a GPU's bindings, for shapes llvmpipe's 128 MiB would refuse).
+ */
+function count(body, bufferLimit = rt.pool.maxBufferSize) {
   const launches = [];
   E.flush(); // work recorded before (e.g. the optimiser's arena copies) is real: submit it first
   const previous = E.observeDispatches((d) => {
@@ -47,12 +53,15 @@ function count(body) {
     const bytes = bytesOf(d);
     launches.push({ key: d.key, op: d.op, grid: d.grid, flops, bytes, computeS: flops / peak, memoryS: bytes / bandwidth });
   });
+  const limit = rt.pool.maxBufferSize;
   rt.queue.dryRun = rt.pool.dryRun = true;
+  rt.pool.maxBufferSize = bufferLimit;
   try {
     body();
     E.flush();
   } finally {
     rt.queue.dryRun = rt.pool.dryRun = false;
+    rt.pool.maxBufferSize = limit;
     E.observeDispatches(previous);
   }
   for (const l of launches) l.floorS = Math.max(l.computeS, l.memoryS);
@@ -93,7 +102,7 @@ console.log(`roofline: a dry run at full shape (nothing executes; every launch r
 console.log(`device model: fp32 ${args['peak-tflops']} TFLOP/s, ${args['bandwidth-tbs']} TB/s (H200 SXM datasheet; CUDA-core fp32, no tensor cores)`);
 const results = [];
 
-{
+if (args.batch > 0) {
   const B = args.batch;
   const S = args.size;
   const model = new E.UNet({ numClasses: args.classes });
@@ -129,6 +138,41 @@ if (args['vit-batch'] > 0) {
   results.push(summarise(`DINOv2 ViT-B/14 forward, batch ${B} × 3×${S}²`, launches));
   x.dispose();
   model.dispose();
+}
+
+if (args['gan-batch'] > 0) {
+  // One StyleGAN2-ADA minibatch in one pass ('auto' networks, ADA's pipe at p = 0.5 on every pass
+  // through D): Gmain, Dmain and R1 (lazy interval 1), each with its Adam step. The path-length pass
+  // is left out: it reads its lengths back mid-phase, which a dry run cannot.
+  const B = args['gan-batch'];
+  const R = args['gan-resolution'];
+  const cfg = { ...E.STYLEGAN_TRAIN_DEFAULTS, out: '', resume: false, batch: B, r1Interval: 1, augment: 'fixed', augmentP: 0.5 };
+  const reals = E.RealImageSet.fromDataset(new E.PhantomDataset({ seed: 1, size: R, trainSlices: B + 4, labeledSlices: B, valVolumes: 1 }), R, 0);
+  const { G, D, G_ema, augment } = E.buildStyleGanNetworks(cfg, R);
+  const adam = (m) => new E.Adam(m.parameters(), { lr: 0.0025, betas: [0, 0.99], eps: 1e-8 });
+  const [optG, optD] = [adam(G), adam(D)];
+  const loss = new E.StyleGAN2Loss(G, D, augment, cfg, new E.Generator(1), new E.SeededRng(2));
+  const phases = new E.StyleGanPhases({ cfg, G, D, G_ema, optG, optD, loss, augment, ada: null, reals });
+  const trainable = (m, on) => m.parameters().forEach((p) => (p.requiresGrad = on));
+  const launches = count(
+    () =>
+      E.tidy(() => {
+        const logs = {};
+        trainable(D, false);
+        phases.generatorMain(logs);
+        trainable(D, true);
+        trainable(G, false);
+        const real = phases.rounds(reals.next(B));
+        phases.discriminatorMain(real, logs);
+        phases.discriminatorRegularisation(real, logs);
+        trainable(G, true);
+      }),
+    2 ** 31, // a GPU's bindings: one pass at this shape needs buffers above llvmpipe's 128 MiB
+  );
+  results.push(summarise(`StyleGAN2-ADA 'auto' minibatch, ${B} × 1×${R}² in one pass (Gmain, Dmain, R1; ADA p 0.5)`, launches));
+  for (const m of [G, D, G_ema]) m.dispose();
+  optG.dispose();
+  optD.dispose();
 }
 
 if (args.json) {
