@@ -42,28 +42,20 @@ const rt = await E.init();
 E.kernelApi.setGpuKernels(args.kernels === 'gpu');
 
 /**
- * Run `body` dry, collecting every launch with its cost. `bufferLimit`: the largest buffer the pool
- * hands out meanwhile (a GPU's bindings, for shapes llvmpipe's 128 MiB would refuse).
+ * Run `body` dry (E.dryRun), collecting every launch with its cost. `bufferLimit`: the largest buffer
+ * the pool hands out meanwhile (a GPU's bindings, for shapes llvmpipe's 128 MiB would refuse).
  */
-function count(body, bufferLimit = rt.pool.maxBufferSize) {
+async function count(body, bufferLimit) {
   const launches = [];
-  E.flush(); // work recorded before (e.g. the optimiser's arena copies) is real: submit it first
-  const previous = E.observeDispatches((d) => {
-    const flops = flopsOf(d);
-    const bytes = bytesOf(d);
-    launches.push({ key: d.key, op: d.op, grid: d.grid, flops, bytes, computeS: flops / peak, memoryS: bytes / bandwidth });
-  });
-  const limit = rt.pool.maxBufferSize;
-  rt.queue.dryRun = rt.pool.dryRun = true;
-  rt.pool.maxBufferSize = bufferLimit;
-  try {
-    body();
-    E.flush();
-  } finally {
-    rt.queue.dryRun = rt.pool.dryRun = false;
-    rt.pool.maxBufferSize = limit;
-    E.observeDispatches(previous);
-  }
+  await E.dryRun(
+    body,
+    (d) => {
+      const flops = flopsOf(d);
+      const bytes = bytesOf(d);
+      launches.push({ key: d.key, op: d.op, grid: d.grid, flops, bytes, computeS: flops / peak, memoryS: bytes / bandwidth });
+    },
+    bufferLimit,
+  );
   for (const l of launches) l.floorS = Math.max(l.computeS, l.memoryS);
   return launches;
 }
@@ -111,7 +103,7 @@ if (args.batch > 0) {
   watch.observe(opt);
   const images = E.keep(E.zeros([B, 1, S, S]));
   const labels = E.keep(E.zeros([B, S, S], 'i32'));
-  const launches = count(() =>
+  const launches = await count(() =>
     E.tidy(() => {
       watch.iteration = 1;
       const loss = E.supervisedSegLoss(model.forward(images), labels);
@@ -134,7 +126,7 @@ if (args['vit-batch'] > 0) {
   const S = args['vit-size'];
   const model = new E.Dinov2(E.DINOV2_CONFIGS.vitb14).eval().freeze();
   const x = E.keep(E.zeros([B, 3, S, S]));
-  const launches = count(() => E.noGrad(() => E.tidy(() => void model.forward(x))));
+  const launches = await count(() => E.noGrad(() => E.tidy(() => void model.forward(x))));
   results.push(summarise(`DINOv2 ViT-B/14 forward, batch ${B} × 3×${S}²`, launches));
   x.dispose();
   model.dispose();
@@ -154,7 +146,7 @@ if (args['gan-batch'] > 0) {
   const loss = new E.StyleGAN2Loss(G, D, augment, cfg, new E.Generator(1), new E.SeededRng(2));
   const phases = new E.StyleGanPhases({ cfg, G, D, G_ema, optG, optD, loss, augment, ada: null, reals });
   const trainable = (m, on) => m.parameters().forEach((p) => (p.requiresGrad = on));
-  const launches = count(
+  const launches = await count(
     () =>
       E.tidy(() => {
         const logs = {};

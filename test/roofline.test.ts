@@ -57,26 +57,23 @@ test('bytes: every distinct operand once (an operand bound twice counts once)', 
 });
 
 test('a dry run counts a UNet step without running it, and real work afterwards is right', async () => {
-  const rt = E.runtime();
   const model = new E.UNet({ numClasses: 2 });
   const opt = new E.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   E.flush(); // the optimiser's arena copies, recorded before the dry run, are real work
   const before = E.memoryStats();
-  rt.queue.dryRun = rt.pool.dryRun = true;
-  let n = 0;
-  try {
-    const { launches } = count(() => {
-      const loss = E.supervisedSegLoss(model.forward(E.zeros([2, 1, 32, 32])), E.zeros([2, 32, 32], 'i32'));
-      E.backward(loss);
-      opt.step();
-      opt.zeroGrad();
-    });
-    n = launches.length;
-    for (const d of launches) assert.ok(Number.isFinite(flopsOf(d)) && Number.isFinite(bytesOf(d)), d.key);
-    E.flush();
-  } finally {
-    rt.queue.dryRun = rt.pool.dryRun = false;
-  }
+  const launches: E.DispatchRecord[] = [];
+  await E.dryRun(
+    () =>
+      E.tidy(() => {
+        const loss = E.supervisedSegLoss(model.forward(E.zeros([2, 1, 32, 32])), E.zeros([2, 32, 32], 'i32'));
+        E.backward(loss);
+        opt.step();
+        opt.zeroGrad();
+      }),
+    (d) => launches.push(d),
+  );
+  const n = launches.length;
+  for (const d of launches) assert.ok(Number.isFinite(flopsOf(d)) && Number.isFinite(bytesOf(d)), d.key);
   const after = E.memoryStats();
   assert.ok(n > 100, `launches counted: ${n}`);
   assert.is(after.submits, before.submits, 'nothing was submitted');

@@ -15,9 +15,8 @@ import * as E from '../src/index.js';
 const R = 256;
 const MINIBATCH = 16;
 
-function launchesOfOneMinibatch(gpuKernels: boolean): Promise<{ launches: number; beyond: string[] }> {
-  const rt = E.runtime();
-  const maxDim = rt.ctx.limits.maxComputeWorkgroupsPerDimension;
+async function launchesOfOneMinibatch(gpuKernels: boolean): Promise<{ launches: number; beyond: string[] }> {
+  const maxDim = E.runtime().ctx.limits.maxComputeWorkgroupsPerDimension;
   const cfg = { ...E.STYLEGAN_TRAIN_DEFAULTS, out: '/unused', resume: false, batch: MINIBATCH, r1Interval: 1, plInterval: 1, plWeight: 2, augment: 'fixed' as const, augmentP: 0.5 };
   const reals = E.RealImageSet.fromDataset(new E.PhantomDataset({ seed: 1, size: R, trainSlices: 20, labeledSlices: MINIBATCH, valVolumes: 1 }), R, 0);
   const { G, D, G_ema, augment } = E.buildStyleGanNetworks(cfg, R);
@@ -25,41 +24,42 @@ function launchesOfOneMinibatch(gpuKernels: boolean): Promise<{ launches: number
   const [optG, optD] = [adam(G), adam(D)];
   const loss = new E.StyleGAN2Loss(G, D, augment, cfg, new E.Generator(1), new E.SeededRng(2));
   const phases = new E.StyleGanPhases({ cfg, G, D, G_ema, optG, optD, loss, augment, ada: null, reals });
-  E.flush(); // the optimisers' arena copies are real work: submitted before the dry run starts
   const beyond = new Set<string>();
   let launches = 0;
-  const previous = E.observeDispatches((d) => {
+  const observe = (d: E.DispatchRecord) => {
     launches++;
     if (d.grid.some((g) => g > maxDim || g < 1)) beyond.add(`${d.key} [${d.grid.join(', ')}]`);
-  });
-  const limit = rt.pool.maxBufferSize;
+  };
   E.kernelApi.setGpuKernels(gpuKernels);
-  rt.queue.dryRun = rt.pool.dryRun = true;
-  rt.pool.maxBufferSize = 2 ** 31; // a GPU's bindings: every tensor of the one-pass minibatch fits
-  return E.tidy(async () => {
-    const logs: Record<string, E.Tensor> = {};
-    for (const p of D.parameters()) p.requiresGrad = false;
-    phases.generatorMain(logs);
-    // The path-length pass reads its lengths back mid-phase: a dry run stops there, after its launches.
-    const stopped = await phases.generatorRegularisation(logs).then(() => null, (e: Error) => e.message);
-    assert.match(stopped ?? 'it finished', /read back during a dry run/);
-    for (const p of D.parameters()) p.requiresGrad = true;
-    for (const p of G.parameters()) p.requiresGrad = false;
-    const real = phases.rounds(reals.next(MINIBATCH));
-    assert.is(real.length, 1, 'one pass');
-    phases.discriminatorMain(real, logs);
-    phases.discriminatorRegularisation(real, logs);
-    E.noGrad(() => G_ema.forward(E.randn([MINIBATCH, cfg.zDim]), { noiseMode: 'const' })); // a snapshot's pass
-    E.flush();
-  }).finally(() => {
-    rt.queue.dryRun = rt.pool.dryRun = false;
-    rt.pool.maxBufferSize = limit;
+  try {
+    // A GPU's bindings (2 GiB): every tensor of the one-pass minibatch fits.
+    await E.dryRun(
+      () =>
+        E.tidy(async () => {
+          const logs: Record<string, E.Tensor> = {};
+          for (const p of D.parameters()) p.requiresGrad = false;
+          phases.generatorMain(logs);
+          // The path-length pass reads its lengths back mid-phase: a dry run stops there, after its launches.
+          const stopped = await phases.generatorRegularisation(logs).then(() => null, (e: Error) => e.message);
+          assert.match(stopped ?? 'it finished', /read back during a dry run/);
+          for (const p of D.parameters()) p.requiresGrad = true;
+          for (const p of G.parameters()) p.requiresGrad = false;
+          const real = phases.rounds(reals.next(MINIBATCH));
+          assert.is(real.length, 1, 'one pass');
+          phases.discriminatorMain(real, logs);
+          phases.discriminatorRegularisation(real, logs);
+          E.noGrad(() => G_ema.forward(E.randn([MINIBATCH, cfg.zDim]), { noiseMode: 'const' })); // a snapshot's pass
+        }),
+      observe,
+      2 ** 31,
+    );
+  } finally {
     E.kernelApi.setGpuKernels(null);
-    E.observeDispatches(previous);
     for (const m of [G, D, G_ema]) m.dispose();
     optG.dispose();
     optD.dispose();
-  }).then(() => ({ launches, beyond: [...beyond] }));
+  }
+  return { launches, beyond: [...beyond] };
 }
 
 for (const gpuKernels of [true, false]) {

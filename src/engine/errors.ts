@@ -22,12 +22,13 @@ export class BufferLimitError extends InputError {
     readonly bytes: number,
     readonly limit: number,
   ) {
-    super(`${label}: a buffer of ${bytes.toLocaleString('en')} bytes exceeds this adapter's largest storage binding (${mib(limit)}); use a smaller batch or image size`);
+    super(`${label}: a buffer of ${bytes.toLocaleString('en')} bytes exceeds this adapter's largest storage binding (${formatMiB(limit)}); use a smaller batch or image size`);
     this.name = 'BufferLimitError';
   }
 }
 
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+/** "140.3 MiB": buffer sizes in messages. */
+export const formatMiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /** One tensor whose shape or dtype differs between a state dict and the module it is loaded into. */
 export interface ShapeMismatch {

@@ -2,7 +2,7 @@
 // kernel family's ops (kernels/), and nn (modules, layers, initialisers, optimisers, weights files).
 // The application (src/ outside engine/) imports the engine through this file only; nothing in the
 // engine imports the application (test/architecture.test.ts enforces both).
-export { init, shutdown, runtime, memoryStats, sync, flush, enableProfiling, type Runtime, type MemoryStats } from './gpu/runtime.js';
+export { init, shutdown, runtime, memoryStats, sync, flush, dryRun, enableProfiling, type Runtime, type MemoryStats } from './gpu/runtime.js';
 export { formatTimings } from './gpu/profiler.js';
 export { softwareRefusal, DAWN_FLAGS } from './gpu/device.js';
 export { GpuError } from './gpu/gpu-errors.js';
@@ -17,4 +17,4 @@ export * from './nn/index.js';
 export * from './nn/layers.js';
 export * from './nn/checkpoint.js';
 export * from './io/safetensors.js';
-export { BufferLimitError, InputError, StateDictMismatch, type ShapeMismatch } from './errors.js';
+export { BufferLimitError, formatMiB, InputError, StateDictMismatch, type ShapeMismatch } from './errors.js';

@@ -12,7 +12,7 @@
 // snapshot grids of G_ema on fixed latents, curves.png.
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Adam, BufferLimitError, Generator, type GeneratorState, type HostTensor, keep, type Module, noGrad, randn, slice, type Tensor, tidy, updateEmaModel, writeFileAtomic } from '../engine/index.js';
+import { Adam, BufferLimitError, formatMiB, Generator, type GeneratorState, type HostTensor, keep, type Module, noGrad, randn, slice, type Tensor, tidy, updateEmaModel, writeFileAtomic } from '../engine/index.js';
 import { ProgressBar } from '../report/progress.js';
 import { CHECKPOINT_FILE, hostGroups, hostOptimizers, readCheckpoint, restoreModules, restoreOptimizers, writeCheckpoint } from '../train/checkpoint.js';
 import { crashPoint } from '../train/crash-points.js';
@@ -139,8 +139,7 @@ export function passTooLarge(e: unknown, cfg: StyleGanTrainConfig, resolution: n
   const fits = Math.floor((pass * e.limit) / e.bytes);
   const rounds = Array.from({ length: fits }, (_, i) => fits - i).find((d) => checkBatchGpu(cfg.batch, d, cfg.mbstdGroupSize) === null);
   const fix = rounds ? `run the minibatch in rounds of ${rounds} or fewer images (--batch-gpu ${rounds}, batchGpu)` : 'not even one image per pass fits: lower the resolution';
-  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  return new UserError(`one pass of ${pass} images at ${resolution}² needs ${mib(e.bytes)} in one buffer (${e.label}), above this adapter's ${mib(e.limit)}: ${fix}`);
+  return new UserError(`one pass of ${pass} images at ${resolution}² needs ${formatMiB(e.bytes)} in one buffer (${e.label}), above this adapter's ${formatMiB(e.limit)}: ${fix}`);
 }
 
 export interface StyleGanRunResult {

@@ -71,7 +71,7 @@ export class BufferPool {
     private readonly device: GPUDevice,
     /**
      * The largest buffer handed out: the adapter's largest storage binding. A dry run may raise it to
-     * model a larger adapter (test/stylegan-shape-dry.test.ts: a GPU's bindings on llvmpipe).
+     * model a larger adapter (runtime.ts `dryRun`: a GPU's bindings on llvmpipe).
      */
     public maxBufferSize: number,
   ) {}

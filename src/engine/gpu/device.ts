@@ -147,14 +147,15 @@ export async function initGpu(options: InitOptions = {}): Promise<GpuContext> {
     const required = options.requiredFeatures ?? [];
     // SRASEG_F16=1 (kernels/variant.ts) wants shader-f16: on a CPU-only machine that means Vulkan. Where
     // the chosen adapter lacks it, the start is refused below, before any work.
-    const wanted: GPUFeatureName[] = process.env.SRASEG_F16 === '1' ? [...required, 'shader-f16'] : required;
+    const f16Asked = process.env.SRASEG_F16 === '1';
+    const wanted: GPUFeatureName[] = f16Asked ? [...required, 'shader-f16'] : required;
     const { adapter, backend } = await chooseAdapter(wanted);
     const refusal = softwareRefusal(describe(adapter.info), isCpuAdapter(adapter));
     if (refusal) throw new InputError(refusal);
     const want: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups'];
     const features = want.filter((f) => adapter.features.has(f));
     // SRASEG_F16=1 on an adapter without shader-f16: refused here, before any work (kernels/variant.ts).
-    if (process.env.SRASEG_F16 === '1' && !adapter.features.has('shader-f16')) throw new InputError(f16Refusal(describe(adapter.info), backend));
+    if (f16Asked && !adapter.features.has('shader-f16')) throw new InputError(f16Refusal(describe(adapter.info), backend));
     const missing = required.filter((f) => !adapter.features.has(f));
     if (missing.length) throw new Error(`The chosen adapter lacks required WebGPU features: ${missing.join(', ')}`);
     // Ask for everything the adapter allows: the defaults (128 MiB bindings, 8 storage buffers) are small.

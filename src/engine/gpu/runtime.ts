@@ -7,6 +7,7 @@ import { GpuErrorWatch } from './gpu-errors.js';
 import { PipelineCache } from './pipelines.js';
 import { Profiler } from './profiler.js';
 import { CommandQueue } from './queue.js';
+import { observeDispatches, type DispatchObserver } from './dispatch-log.js';
 
 export interface Runtime {
   ctx: GpuContext;
@@ -79,6 +80,31 @@ export function memoryStats(): MemoryStats {
     bindGroupsCreated: r.bindGroups.created,
     bindGroupHits: r.bindGroups.hits,
   };
+}
+
+/**
+ * Runs `body` dry: the engine's host code runs (modules, autograd, optimisers, the kernels choosing
+ * their variants) and every kernel launch goes to `observe` with its key, geometry and operands, but
+ * nothing is compiled, executed, written or read, and new buffers are 256-byte placeholders. Work
+ * recorded before is real: it is submitted first. `bufferLimit` lets the pool hand out buffers up to a
+ * larger adapter's binding limit meanwhile (a GPU's, modelled on llvmpipe). Used by bench/roofline.js
+ * and the tests of full-shape launches.
+ */
+export async function dryRun(body: () => unknown, observe: DispatchObserver, bufferLimit?: number): Promise<void> {
+  const r = runtime();
+  flush();
+  const previous = observeDispatches(observe);
+  const limit = r.pool.maxBufferSize;
+  r.queue.dryRun = r.pool.dryRun = true;
+  r.pool.maxBufferSize = bufferLimit ?? limit;
+  try {
+    await body();
+    flush();
+  } finally {
+    r.queue.dryRun = r.pool.dryRun = false;
+    r.pool.maxBufferSize = limit;
+    observeDispatches(previous);
+  }
 }
 
 /** Submit everything recorded so far without waiting for it. */
