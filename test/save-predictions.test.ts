@@ -84,16 +84,23 @@ test('eval-acdc --nifti: each prediction saved on its input\'s header; an input 
 // overlays (both are <image>.png), or not readable as a white-on-black mask. The checkpoint is a
 // narrow 2-class UNet (its widths read from the file) whose output says "vessel" everywhere, so the
 // saved mask must be exactly the field of view the fixture drew (vesselMask keeps the FOV only).
-test('eval-fundus: each vessel mask saved as an indexed PNG of the image\'s size; folders that would overwrite are refused', async () => {
-  const root = join(tmp, 'drive');
-  const truth = writeDriveFixture(root, [21, 22, 23, 24, 25], 21, 19);
+/** A narrow 2-class UNet whose output says "vessel" everywhere (zero last-layer weights, bias 0 / 5). */
+async function vesselEverywhere(): Promise<string> {
+  const ckpt = join(tmp, 'vessel-everywhere.safetensors');
+  if (existsSync(ckpt)) return ckpt;
   const unet = new E.UNet({ numClasses: 2, features: [4, 8, 8, 16, 16], seed: 2 });
   const host = await E.moduleToHost(unet);
   unet.dispose();
   host.set('decoder.out_conv.weight', { ...host.get('decoder.out_conv.weight')!, data: new Float32Array(host.get('decoder.out_conv.weight')!.data.length) });
   host.set('decoder.out_conv.bias', { dtype: 'F32', shape: [2], data: Float32Array.from([0, 5]) });
-  const ckpt = join(tmp, 'vessel-everywhere.safetensors');
   E.saveSafetensors(ckpt, host);
+  return ckpt;
+}
+
+test('eval-fundus: each vessel mask saved as an indexed PNG of the image\'s size; folders that would overwrite are refused', async () => {
+  const root = join(tmp, 'drive');
+  const truth = writeDriveFixture(root, [21, 22, 23, 24, 25], 21, 19);
+  const ckpt = await vesselEverywhere();
   const common = ['--checkpoint', ckpt, '--data', root, '--validation', '2', '--size', '32', '--overlays', '0'];
   refuses('eval-fundus', [...common, '--save-predictions', join(root, 'preds')], /^eval-fundus: --save-predictions .*: inside the data folder/);
   refuses('eval-fundus', [...common, '--out', join(tmp, 'same'), '--save-predictions', join(tmp, 'same')], /the overlays are written there under the same names/);
@@ -112,6 +119,28 @@ test('eval-fundus: each vessel mask saved as an indexed PNG of the image\'s size
     const mask = Array.from({ length: 21 * 19 }, (_, i) => (png.data[4 * i] === 255 ? 1 : 0));
     assert.equal(mask, Array.from(truth.get(name)!.fov), `${name}: vessel everywhere in the FOV, white on black`);
   }
+});
+
+// Catches: --val-split ignored (all four held-back images scored), the halves swapped, or a split that
+// is not train-fundus's (the selection half is what a run with --val-split select validated on:
+// src/train/stage.ts and this command share splitValidation); a split asked of the test part refused.
+test('eval-fundus --val-split: the report half is the held-back images the selection half left out', async () => {
+  const root = join(tmp, 'drive-split');
+  writeDriveFixture(root, [21, 22, 23, 24, 25, 26], 17, 15);
+  const common = ['--checkpoint', await vesselEverywhere(), '--data', root, '--validation', '4', '--size', '16', '--overlays', '0'];
+  const scored = (split: string) => {
+    const out = join(tmp, `split-${split}`);
+    const r = runBench('eval-fundus', [...common, '--val-split', split, '--out', out], quiet);
+    assert.is(r.code, 0, r.stderr);
+    const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    assert.is(json.split, split);
+    return json.images.map((i: { name: string }) => i.name);
+  };
+  assert.equal(scored('all'), ['23_training', '24_training', '25_training', '26_training'], 'the last 4 training images are held back');
+  assert.equal(scored('select'), ['23_training', '25_training']);
+  assert.equal(scored('report'), ['24_training', '26_training']);
+  const onTest = ['--checkpoint', common[1], '--data', root, '--evaluate-on', 'test', '--size', '16'];
+  refuses('eval-fundus', [...onTest, '--val-split', 'report'], /^eval-fundus: --val-split report halves the held-back validation images; .*drop --val-split$/);
 });
 
 test.run();

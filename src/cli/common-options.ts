@@ -1,6 +1,6 @@
 // Option constraints several commands share, declared once with the reason for each. A command
 // spreads one and adds its help and default: `size: { ...UNET_SIZE, default: 256, help: '…' }`.
-import type { LabeledSplit } from '../index.js';
+import { VAL_SPLITS, type LabeledSplit } from '../index.js';
 
 /** The UNet pools four times (16 → 1), so its input side must be a multiple of 16. */
 export const UNET_SIZE = { type: 'number', integer: true, min: 16, multipleOf: 16, why: 'the UNet halves the image 4 times', metavar: 'px' } as const;
@@ -18,6 +18,10 @@ export const PROBABILITY = { type: 'number', min: 0, max: 1 } as const;
 /** Fundus network inputs (green channel or luma) and validation sources, shared by train-fundus and eval-fundus. */
 export const FUNDUS_CHANNELS = ['green', 'gray'] as const;
 export const FUNDUS_EVALUATE_ON = ['validation', 'test'] as const;
+
+/** Which validation volumes: all, or one half by patient (src/data/val-split.ts) — the selection half that
+ * chooses a checkpoint or the report half that scores it. Each command adds its own help. */
+export const VAL_SPLIT = { type: 'string', default: 'all', choices: VAL_SPLITS } as const;
 
 /** '7' (patients) or '136s' (slices) — the labeled split of ACDC's train_slices.list. */
 export const LABELED_SPLIT = {

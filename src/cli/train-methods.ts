@@ -6,7 +6,6 @@ import {
   SA_INPUTS,
   SA_MODES,
   SOFT_LOSS_FORMS,
-  VAL_SPLITS,
   checkDinov2Weights,
   checkRunFolder,
   checkUNetConfig,
@@ -24,7 +23,7 @@ import {
   type SupervisedConfig,
   type Validator,
 } from '../index.js';
-import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, PROBABILITY, SEED } from './common-options.js';
+import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, PROBABILITY, SEED, VAL_SPLIT } from './common-options.js';
 import { defineOptions, UsageError, type OptionValues } from './options.js';
 
 export const METHODS = ['supervised', 'bcp', 'sra-seg'] as const;
@@ -76,10 +75,8 @@ export const METHOD_OPTIONS = defineOptions({
   seed: { ...SEED, default: 1337, help: 'seed for weights, dropout, sampling and augmentation' },
   'val-every': { ...POSITIVE_INT, help: 'iterations between validations' },
   'val-split': {
-    type: 'string',
-    default: 'all',
-    choices: VAL_SPLITS,
-    help: "validation volumes whose mean Dice chooses the best checkpoint: 'all', or 'select' — half the patients (src/data/val-split.ts), so that the other half scores it honestly (every volume is still scored and logged per volume; eval-acdc --val-split report re-scores a checkpoint)",
+    ...VAL_SPLIT,
+    help: "validation volumes whose mean Dice chooses the best checkpoint: 'all', or 'select' — half the patients (src/data/val-split.ts), so that the other half scores it honestly (every volume is still scored and logged per volume; eval-acdc / eval-fundus --val-split report re-scores a checkpoint)",
   },
   'log-every': { ...POSITIVE_INT, default: 10, help: 'iterations between loss read-backs' },
   out: { type: 'string', metavar: 'dir', help: 'run folder (default runs/<method>-<data>-<time>)' },

@@ -16,13 +16,12 @@ import {
   readUNetCheckpoint,
   savePrediction,
   splitValidation,
-  VAL_SPLITS,
   writeSliceOverlay,
   type PredictionTarget,
   type SegDataset,
   type VolumeSample,
 } from '../../index.js';
-import { NON_NEGATIVE_INT, UNET_SIZE } from '../common-options.js';
+import { NON_NEGATIVE_INT, UNET_SIZE, VAL_SPLIT } from '../common-options.js';
 import { UsageError } from '../options.js';
 import { defineCommand } from '../runner.js';
 
@@ -42,9 +41,7 @@ each predicted volume in its input's format.`,
     data: { type: 'string', metavar: 'dir', help: 'ACDC directory in the SSL4MIS layout (HDF5 volumes)' },
     list: { type: 'string', metavar: 'file', default: 'val.list', help: 'volume list relative to --data (e.g. val.list, test.list)' },
     'val-split': {
-      type: 'string',
-      default: 'all',
-      choices: VAL_SPLITS,
+      ...VAL_SPLIT,
       help: "score all listed volumes, or one half by patient: 'report' for a checkpoint chosen with train --val-split select, 'select' for the half that chose it",
     },
     nifti: { type: 'string', metavar: 'files', help: 'instead of --data: the challenge NIfTI files, comma-separated patientXXX_frameYY.nii.gz (each with its _gt file)' },

@@ -15,11 +15,12 @@ import {
   loadUNet,
   readUNetCheckpoint,
   savePrediction,
+  splitValidation,
   writeFundusOverlay,
   writePng,
   type Image,
 } from '../../index.js';
-import { FUNDUS_CHANNELS, FUNDUS_EVALUATE_ON, NON_NEGATIVE_INT, POSITIVE_INT, SEED, UNET_SIZE } from '../common-options.js';
+import { FUNDUS_CHANNELS, FUNDUS_EVALUATE_ON, NON_NEGATIVE_INT, POSITIVE_INT, SEED, UNET_SIZE, VAL_SPLIT } from '../common-options.js';
 import { UsageError } from '../options.js';
 import { defineCommand } from '../runner.js';
 
@@ -36,6 +37,10 @@ indexed PNG.`,
     data: { type: 'string', metavar: 'dir', help: 'fundus set in the DRIVE or FIVES layout (default $SRASEG_DRIVE, else ../shared/data/DRIVE)' },
     'evaluate-on': { type: 'string', default: 'validation', choices: FUNDUS_EVALUATE_ON, help: 'held-back training images (as in training) or the test part' },
     validation: { ...POSITIVE_INT, help: 'held-back validation images, as in training (default 4 on DRIVE, 80 on FIVES)' },
+    'val-split': {
+      ...VAL_SPLIT,
+      help: "score all validation images, or one half (alternate images by name): 'report' for a checkpoint chosen with train-fundus --val-split select, 'select' for the half that chose it",
+    },
     'split-seed': { ...SEED, help: 'as in training' },
     channel: { type: 'string', default: 'green', choices: FUNDUS_CHANNELS, help: 'network input the checkpoint was trained on' },
     size: { ...UNET_SIZE, default: 256, help: 'network input size the checkpoint was trained at' },
@@ -47,6 +52,9 @@ indexed PNG.`,
   check(args) {
     if (args.validation !== undefined && args['evaluate-on'] === 'test') {
       throw new UsageError('--validation applies to --evaluate-on validation; with --evaluate-on test the whole test part is scored');
+    }
+    if (args['val-split'] !== 'all' && args['evaluate-on'] === 'test') {
+      throw new UsageError(`--val-split ${args['val-split']} halves the held-back validation images; with --evaluate-on test the whole test part is scored: drop --val-split`);
     }
   },
   async run(args) {
@@ -77,7 +85,7 @@ indexed PNG.`,
     try {
       mkdirSync(out, { recursive: true });
       const rows: Image[] = [];
-      const result = await evaluateFundus(model, data, data.valVolumes, {
+      const result = await evaluateFundus(model, data, splitValidation(data.valVolumes, args['val-split']), {
         onImage: (vol, pred, r) => {
           if (rows.length < args.overlays) rows.push(fundusOverlay(vol, pred, r.scores[0].dice, args['overlay-size']));
           writeFundusOverlay(out, vol, pred, r.scores[0].dice, args['overlay-size']);
@@ -99,7 +107,7 @@ indexed PNG.`,
         `\n${result.volumes.length} images · per-image 2D scores at native resolution · distances in pixels · pixel metrics inside the field of view` +
           ` · empty predictions: ${result.report.emptyPredictions}`,
       );
-      writeFileSync(join(out, 'results.json'), JSON.stringify({ checkpoint: args.checkpoint, data: data.describe(), summary: result.report, pixel: result.pixel, images: result.volumes }, null, 2));
+      writeFileSync(join(out, 'results.json'), JSON.stringify({ checkpoint: args.checkpoint, data: data.describe(), split: args['val-split'], summary: result.report, pixel: result.pixel, images: result.volumes }, null, 2));
       if (rows.length) writePng(join(out, 'fig7.png'), imageGrid(rows, { columns: 1, gap: 0 }));
       console.log(`results: ${join(out, 'results.json')} · overlays in ${out}${rows.length ? ' · fig7.png' : ''}${save ? ` · predictions in ${save}` : ''}`);
     } finally {
