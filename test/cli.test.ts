@@ -18,6 +18,7 @@ import generate from '../src/cli/commands/generate.js';
 import fd from '../src/cli/commands/fd.js';
 import domainGap from '../src/cli/commands/domain-gap.js';
 import segment from '../src/cli/commands/segment.js';
+import prepareAcdc from '../src/cli/commands/prepare-acdc.js';
 import { runBench, tempDir } from './fixtures.js';
 
 const specs = defineOptions({
@@ -98,7 +99,7 @@ test('parser: unknown flag, missing value, stray argument, required, a value on 
   usageError(['--name', 'n', '--flag=yes'], /^--flag takes no value: write --flag or --no-flag$/);
 });
 
-const COMMANDS = [trainAcdc, evalAcdc, trainFundus, evalFundus, trainStylegan, generate, fd, domainGap, segment];
+const COMMANDS = [prepareAcdc, trainAcdc, evalAcdc, trainFundus, evalFundus, trainStylegan, generate, fd, domainGap, segment];
 
 test('--help is generated from the declarations: every flag, its constraint, its default (catches: a flag missing from --help, help and parser disagreeing)', () => {
   for (const c of COMMANDS) {
@@ -185,6 +186,7 @@ test('commands validate their own constraints and flag combinations (catches: --
 // One bad value per command, as a user types it: exit 2, one line naming the flag, nothing else —
 // before the GPU or any data is touched (the paths given do not exist: reading them would be another error).
 const BAD: [string, string[], RegExp][] = [
+  ['prepare-acdc', ['--nifti', 'none'], /^prepare-acdc: --out is required: /],
   ['train-acdc', ['--iterations', '0'], /^train-acdc: --iterations 0: must be an integer ≥ 1$/], // once "succeeded" with exit 0
   ['eval-acdc', ['--checkpoint', 'none.safetensors', '--data', 'none', '--size', '50'], /^eval-acdc: --size 50: /],
   ['train-fundus', ['--data', 'none', '--channel', 'red'], /^train-fundus: --channel red: must be one of green \| gray$/],

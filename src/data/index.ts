@@ -38,3 +38,5 @@ export { FundusDataset, FUNDUS_CLASS_NAMES, detectFundusLayout, findDriveRoot, l
 export { decodeImageBytes, inspectImageBytes, inspectImageFile, readImageFile, intensity, binaryMask, type ImageHeader, type InputChannel, type RgbaImage } from './image-decode.js';
 export { axisTaps, resizeFiltered } from './resample.js';
 export { VAL_SPLITS, splitValidation, type ValSplit } from './val-split.js';
+export { ACDC_TEST_PATIENTS, ACDC_TRAIN_PATIENTS, ACDC_VAL_PATIENTS, acdcVolumeName } from './acdc-split.js';
+export { acdcLists, checkAcdcOutput, findAcdcRelease, prepareAcdc, type AcdcFrame, type AcdcRelease } from './acdc-prepare.js';
