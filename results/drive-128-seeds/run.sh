@@ -18,3 +18,8 @@ run bcp --method bcp --pre-iterations 0 --iterations 60 --val-every 20 $I
 run sra --method sra-seg --no-sa --pre-iterations 0 --iterations 60 --val-every 20 $I
 # SRA-Seg with the published fundus code's mask smoothing (a 7×7 box) instead of the paper's 3×3 average pool.
 run sra-box7 --method sra-seg --no-sa --blend box7 --pre-iterations 0 --iterations 60 --val-every 20 $I
+# SRA-Seg with SA, as ACDC's srasa rows (results/run-lib.sh): prediction mode on the random tiny ViT (no
+# DINOv2 weights offline), the ViT at 56², SA on every 2nd iteration; otherwise the sra row (3×3 pool).
+[ -f $R/tiny-dinov2.safetensors ] || node bench/tiny-dinov2.js --out $R/tiny-dinov2.safetensors --width 64 --depth 2 --seed 5
+run srasa --method sra-seg --pre-iterations 0 --iterations 60 --val-every 20 $I \
+  --dinov2 $R/tiny-dinov2.safetensors --sa-mode prediction --vit-size 56 --sa-every 2
