@@ -38,6 +38,7 @@ test('prepare-acdc: every volume and slice as numpy made them from the NIfTI fil
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /1 training patients \(6 slices\), 1 validation, 1 test, 1 outside the standard split/);
   assert.match(r.stderr, /8 annotated frames of 4 patients \(2 frame file\(s\) without _gt skipped\)/);
+  assert.match(r.stderr, /note: 97 of the standard split's 100 patients are missing \(003, 004, 005, 006, 007, …\)/, 'a partial release is said to be one');
   await E.ensureHdf5Ready();
   const volumes = [...EXPECTED.keys()].filter((k) => k.endsWith('.image')).map((k) => k.slice(0, -'.image'.length));
   assert.equal(readdirSync(join(out, 'data')).filter((f) => f.endsWith('.h5')).sort(), volumes.map((v) => `${v}.h5`).sort());

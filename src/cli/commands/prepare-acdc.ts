@@ -1,6 +1,6 @@
 // The ACDC challenge's own NIfTI release, laid out as the semi-supervised literature trains on it
 // (SSL4MIS's HDF5 slices and volumes and its standard split): what train-acdc and eval-acdc read.
-import { checkAcdcOutput, findAcdcRelease, prepareAcdc, ProgressBar } from '../../index.js';
+import { ACDC_TEST_PATIENTS, ACDC_TRAIN_PATIENTS, ACDC_VAL_PATIENTS, checkAcdcOutput, findAcdcRelease, prepareAcdc, ProgressBar } from '../../index.js';
 import { defineCommand } from '../runner.js';
 
 export default defineCommand({
@@ -28,6 +28,16 @@ extra.list). Frames without a _gt file are skipped.`,
         (release.withoutLabels.length ? ` (${release.withoutLabels.length} frame file(s) without _gt skipped)` : '') +
         ` → ${args.out}`,
     );
+    const present = new Set(release.frames.map((f) => f.patient));
+    const missing = [...ACDC_TRAIN_PATIENTS, ...ACDC_VAL_PATIENTS, ...ACDC_TEST_PATIENTS].filter((p) => !present.has(p)).sort((a, b) => a - b);
+    if (missing.length) {
+      // A partial release still converts, but its lists are not the literature's: say so before the work.
+      const named = missing.slice(0, 5).map((p) => String(p).padStart(3, '0')).join(', ') + (missing.length > 5 ? ', …' : '');
+      console.error(
+        `note: ${missing.length} of the standard split's 100 patients are missing (${named}): the lists hold the patients present, ` +
+          'so --labeled N takes the first N training patients present, not the literature\'s split',
+      );
+    }
     const bar = new ProgressBar(release.frames.length, 'prepare ');
     const lists = await prepareAcdc(release, args.out, (n) => bar.update(n));
     bar.done();
