@@ -120,6 +120,7 @@ test('prepare-acdc refuses in one line, before writing: a non-empty --out, a thi
   refuses(['--nifti', grid, '--out', join(tmp, 'out-grid')], /patient099_frame11_gt\.nii\.gz: grid \[2,4,5\] differs from its image's \[3,5,6\]/);
 
   refuses(['--nifti', join(tmp, 'grid', 'training', 'patient099', 'nothing'), '--out', join(tmp, 'out-none')], /nothing: folder not found/);
+  refuses(['--nifti', join(RAW, 'training', 'patient099', 'Info.cfg'), '--out', join(tmp, 'out-none')], /Info\.cfg: not a folder\. Point it at/);
   refuses(['--nifti', join(RAW, 'testing', 'patient102'), '--out', join(tmp, 'out-none')], /no annotated frames found .*; 2 frame file\(s\) without _gt/);
 
   const label = releaseCopy('bad-label');

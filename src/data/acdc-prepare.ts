@@ -10,7 +10,7 @@
 // from the distributed copy (the one in ../shared/data/ACDC), so that names and lists line up with it:
 // a patient's two annotated frames (ED, ES) are named frame01 and frame02 in frame order, and slices
 // are numbered from 1 (the script's loop would start at 0).
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { ensureHdf5Ready, writeHdf5Datasets } from '../io/hdf5.js';
@@ -48,7 +48,9 @@ const SEARCH_DEPTH = 3;
  * problem is a DataError naming the file.
  */
 export function findAcdcRelease(root: string): AcdcRelease {
-  if (!existsSync(root)) throw new DataError(root, 'folder not found', "Point it at the ACDC challenge's database folder (training/, testing/)");
+  if (!existsSync(root) || !statSync(root).isDirectory()) {
+    throw new DataError(root, existsSync(root) ? 'not a folder' : 'folder not found', "Point it at the ACDC challenge's database folder (training/, testing/)");
+  }
   const byPatient = new Map<number, { dir: string; frames: Omit<AcdcFrame, 'volume'>[] }>();
   const withoutLabels: string[] = [];
   const visit = (dir: string, depth: number) => {
