@@ -8,22 +8,10 @@ import * as h5 from 'h5wasm';
 import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
-import { tempDir } from './fixtures.js';
+import { tempDir, throwsData } from './fixtures.js';
 
 const golden = JSON.parse(readFileSync('test/golden/zoom_golden.json', 'utf8'));
 const tmp = tempDir('data');
-
-function throwsData(fn: () => unknown, file: string, pattern: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, E.DataError, `expected DataError, got ${String(err)}`);
-    assert.is((err as E.DataError).file, file);
-    assert.match((err as Error).message, pattern);
-    return;
-  }
-  assert.unreachable(`expected a DataError for ${file}`);
-}
 
 /** Writes an HDF5 file with the given datasets (h5wasm's in-memory FS, then to disk). */
 async function writeH5(path: string, datasets: Record<string, { data: Float32Array | Uint8Array; shape: number[] }>): Promise<void> {

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 
 const madeHere: string[] = [];
@@ -71,4 +72,31 @@ export interface CommandRun {
 export function runBench(name: string, args: string[], env: Record<string, string> = {}): CommandRun {
   const r = spawnSync(process.execPath, [`bench/${name}.js`, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stderr.split('\n').filter((l) => l.trim()) };
+}
+
+/** Asserts that `err` is a DataError naming `file`, its message matching `pattern`. */
+function assertDataError(err: unknown, file: string, pattern: RegExp): void {
+  assert.instance(err, E.DataError, `expected DataError, got ${String(err)}`);
+  assert.is((err as E.DataError).file, file);
+  assert.match((err as Error).message, pattern);
+}
+
+/** Asserts that `fn` throws a DataError naming `file`, its message matching `pattern`. */
+export function throwsData(fn: () => unknown, file: string, pattern: RegExp): void {
+  try {
+    fn();
+  } catch (err) {
+    return assertDataError(err, file, pattern);
+  }
+  assert.unreachable(`expected a DataError for ${file}`);
+}
+
+/** The same for an async `fn`. */
+export async function rejectsData(fn: () => Promise<unknown>, file: string, pattern: RegExp): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    return assertDataError(err, file, pattern);
+  }
+  assert.unreachable(`expected a DataError for ${file}`);
 }

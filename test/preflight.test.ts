@@ -7,33 +7,9 @@ import { join } from 'node:path';
 import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
-import { runBench, tempDir, writeAcdcTree } from './fixtures.js';
+import { rejectsData, runBench, tempDir, throwsData, writeAcdcTree } from './fixtures.js';
 
 const tmp = tempDir('preflight');
-
-function throwsData(fn: () => unknown, file: string, pattern: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, E.DataError, `expected DataError, got ${String(err)}`);
-    assert.is((err as E.DataError).file, file);
-    assert.match((err as Error).message, pattern);
-    return;
-  }
-  assert.unreachable(`expected a DataError for ${file}`);
-}
-
-async function rejectsData(fn: () => Promise<unknown>, file: string, pattern: RegExp): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    assert.instance(err, E.DataError, `expected DataError, got ${String(err)}`);
-    assert.is((err as E.DataError).file, file);
-    assert.match((err as Error).message, pattern);
-    return;
-  }
-  assert.unreachable(`expected a DataError for ${file}`);
-}
 
 /** A copy of the file cut to `fraction` of its bytes. */
 function truncate(file: string, fraction = 0.6): void {
