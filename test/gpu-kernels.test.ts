@@ -18,6 +18,7 @@ import * as E from '../src/index.js';
 import { runBench } from './fixtures.js';
 import { assertClose, randArray, randTensor, read } from './helpers.js';
 import { broadcastBatch, fullGeo, refConv, outSize, refAttention, refMatmul, type Geo, type Shape4 } from './references.js';
+import { checkConvTranspose2d } from './conv-transpose-check.js';
 
 const K = E.kernelApi;
 
@@ -83,24 +84,7 @@ for (const c of convCases) {
 
 gpuTest('convTranspose2d stride 2, outputPadding 1, groups 2, 6 → 10 channels: forward and gradients vs float64', async () => {
   // x [2, 6, 5, 4], w [6, 5, 3, 3]: y [2, 10, 10, 8] = (5−1)·2 − 2 + 3 + 1 rows.
-  const geo = fullGeo({ stride: [2, 2], padding: [1, 1], groups: 2 });
-  const xs: Shape4 = [2, 6, 5, 4];
-  const ws: Shape4 = [6, 5, 3, 3];
-  const ys: Shape4 = [2, 10, 10, 8];
-  const x = randTensor(xs, 31);
-  const w = randTensor(ws, 32);
-  const b = randTensor([10], 33);
-  const dy = randTensor(ys, 34);
-  x.t.requiresGrad = w.t.requiresGrad = b.t.requiresGrad = true;
-  const y = E.convTranspose2d(x.t, w.t, b.t, { stride: 2, padding: 1, outputPadding: 1, groups: 2 });
-  assert.equal([...y.shape], ys);
-  // The transposed convolution is the input gradient of the convolution y → x (roles swapped).
-  const want = refConv(xs, ws, ys, geo, { x: x.v, w: w.v, b: b.v, dy: dy.v }, true, true);
-  assertClose(await read(y), want.y, 1e-5, 2e-5, 'y');
-  E.backward(y, { grad: dy.t });
-  assertClose(await read(x.t.grad!), want.dx, 1e-5, 2e-5, 'dx');
-  assertClose(await read(w.t.grad!), want.dw, 1e-5, 2e-4, 'dw');
-  assertClose(await read(b.t.grad!), want.db, 1e-5, 2e-4, 'dbias');
+  await checkConvTranspose2d([2, 6, 5, 4], [6, 5, 3, 3], [2, 10, 10, 8], 2, 31, { y: 2e-5, dx: 2e-5, dw: 2e-4, db: 2e-4 });
 });
 
 /** op(a)·op(b) and its gradients (which run the other layouts) vs float64, with batch broadcasting. */
