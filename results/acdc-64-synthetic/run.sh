@@ -49,6 +49,26 @@ for s in 4 5; do
 done
 node scripts/evidence-table.mjs --control sra-syn "sra-syn=$F/sra-s*" "srasa-syn=$F/srasa-s*"
 node scripts/evidence-table.mjs --control sra-syn "sra-syn=$S/sra-s*,$F/sra-s*" "srasa-syn=$S/srasa-s*,$F/srasa-s*"   # all five seeds
+# 5. C′, the budget's best generator: the same run trained on to 5 kimg (resumed from its 2-kimg
+#    checkpoint in a copy, so that step 1's generator stays as it was), the pool from its lowest-FD
+#    snapshot, and the same three methods on that pool.
+G5=$S/stylegan-5k
+if [ ! -f $G5/done ]; then
+  [ -f $G5/checkpoint.safetensors ] || { mkdir -p $G5 && cp -r $G/. $G5/ && rm -f $G5/done; }
+  node bench/train-stylegan.js --data ../shared/data/ACDC --labeled 7 --resolution 64 --batch 8 \
+    --channel-base 4096 --channel-max 64 --z-dim 128 --w-dim 128 --kimg 5 --snapshot-kimg 0.25 \
+    --ada-kimg 100 --fd-unet $R/sup-s1/model_best.safetensors --fd-images 136 --seed 1 --out $G5 --resume
+  touch $G5/done
+fi
+if [ ! -f $S/synthetic-5k.done ]; then
+  node bench/generate.js --checkpoint $G5/G_ema_best.safetensors --count 1176 --out $S/synthetic-5k
+  node bench/fd.js --real ../shared/data/ACDC --synthetic $S/synthetic-5k --unet $R/sup-s1/model_best.safetensors \
+    --size 64 --json > $S/fd-5k.json
+  touch $S/synthetic-5k.done
+fi
+acdc_methods $R $S/pool-5k --unlabeled $S/synthetic-5k
+node scripts/evidence-table.mjs --control cont "cont=$R/cont-s*" "sra-syn=$S/sra-s*" "sra-syn5k=$S/pool-5k/sra-s*" \
+  "bcp-syn=$S/bcp-s*" "bcp-syn5k=$S/pool-5k/bcp-s*" "srasa-syn=$S/srasa-s*" "srasa-syn5k=$S/pool-5k/srasa-s*"
 # The table: the control and the real-pool runs beside the synthetic-pool runs.
 node scripts/evidence-table.mjs --control cont "cont=$R/cont-s*" "sra-real=$R/sra-s*" "sra-syn=$S/sra-s*" \
   "bcp-real=$R/bcp-s*" "bcp-syn=$S/bcp-s*" "srasa-real=$R/srasa-s*" "srasa-syn=$S/srasa-s*"
