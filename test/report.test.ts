@@ -105,6 +105,32 @@ test('niceAxis picks 1/2/5 steps and covers the data', () => {
   assert.equal(E.niceAxis([5, 5]).ticks.length > 1, true);
 });
 
+// Catches: a log axis not widened to whole decades, no ticks between decades over a short range,
+// values placed linearly on it (10 would sit near 1, not half-way to 100), a non-positive value
+// drawn or thrown instead of breaking the line.
+test('logAxis: decades, 2× and 5× ticks over short ranges; a yLog panel places values by their logarithm', () => {
+  const fd = E.logAxis([1.78, 214]);
+  assert.equal([fd.lo, fd.hi, fd.ticks, fd.decimals], [1, 1000, [1, 10, 100, 1000], 0]);
+  const small = E.logAxis([0.02, 0.3]);
+  assert.equal([small.lo, small.hi, small.decimals], [0.01, 1, 2]);
+  assert.equal(small.ticks, [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1]);
+  assert.throws(() => E.logAxis([0, 1]), /not positive/);
+
+  const colour: [number, number, number] = [0, 114, 178];
+  const canvas = E.linePlot([{ yLog: true, series: [{ name: 'fd', x: [0, 1, 2, 3], y: [1, 10, 100, 0], colour }] }], { markers: true, panelWidth: 300, panelHeight: 200 });
+  // Each marker is a 5×5 square: the rows holding the series colour in a marker's column, averaged.
+  const markerY = (column: number) => {
+    const rows: number[] = [];
+    for (let y = 0; y < canvas.height; y++) if (String(canvas.get(column, y)) === String(colour)) rows.push(y);
+    return rows.reduce((a, b) => a + b, 0) / rows.length;
+  };
+  // The plot area spans x = 58 .. 300 − 12; x values 0..3 map onto it (markers sit on the columns).
+  const column = (x: number) => Math.round(58 + (x / 3) * (300 - 58 - 12 - 1));
+  const [y1, y10, y100] = [0, 1, 2].map((x) => markerY(column(x)));
+  assert.ok(y1 > y10 && y10 > y100, `larger values higher: ${y1}, ${y10}, ${y100}`);
+  assert.ok(Math.abs(y10 - (y1 + y100) / 2) <= 1, `10 half-way between 1 and 100 on a log axis: ${y1}, ${y10}, ${y100}`);
+});
+
 test('image grid: cells laid out row by row; NCHW batches split into images', () => {
   const batch = Float32Array.from({ length: 5 * 1 * 3 * 4 }, (_, i) => Math.floor(i / 12) / 4); // image k is uniform k/4
   const images = E.imagesFromNchw(batch, [5, 1, 3, 4], [0, 1]);

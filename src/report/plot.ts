@@ -19,6 +19,11 @@ export interface PlotPanel {
   series: readonly Series[];
   /** Fixed y range (e.g. [0, 1] for Dice); default: the data's, widened to nice ticks. */
   yRange?: readonly [number, number];
+  /**
+   * A logarithmic y axis, for values that fall over decades (FD from ~200 to ~2): on a linear axis
+   * everything after the first drop lies on the floor. Values ≤ 0 break the line like non-finite ones.
+   */
+  yLog?: boolean;
 }
 
 export interface PlotOptions {
@@ -63,13 +68,16 @@ function drawPanel(canvas: Canvas, panel: PlotPanel, x0: number, pw: number, ph:
     if (s.x.length !== s.y.length) throw new Error(`linePlot: series '${s.name}' has ${s.x.length} x and ${s.y.length} y values`);
   }
   const xAxis = niceAxis(finiteValues(panel.series.map((s) => s.x)));
-  const yAxis = panel.yRange ? niceAxis(panel.yRange, true) : niceAxis(finiteValues(panel.series.map((s) => s.y)));
+  const yRange = panel.yRange ?? finiteValues(panel.series.map((s) => s.y), panel.yLog);
+  const yAxis = panel.yLog ? logAxis(yRange) : niceAxis(yRange, panel.yRange !== undefined);
+  // Where a value lies along the y axis: itself, or its logarithm on a log axis.
+  const yOf = panel.yLog ? (v: number) => (v > 0 ? Math.log10(v) : NaN) : (v: number) => v;
   const left = x0 + MARGIN.left;
   const top = MARGIN.top;
   const w = pw - MARGIN.left - MARGIN.right;
   const h = ph - MARGIN.top - MARGIN.bottom;
   const px = (v: number) => left + ((v - xAxis.lo) / (xAxis.hi - xAxis.lo)) * (w - 1);
-  const py = (v: number) => top + h - 1 - ((v - yAxis.lo) / (yAxis.hi - yAxis.lo)) * (h - 1);
+  const py = (v: number) => top + h - 1 - ((yOf(v) - yOf(yAxis.lo)) / (yOf(yAxis.hi) - yOf(yAxis.lo))) * (h - 1);
 
   // Grid lines and tick labels first, so the data lines are drawn over them.
   for (const t of xAxis.ticks) {
@@ -96,7 +104,7 @@ function drawPanel(canvas: Canvas, panel: PlotPanel, x0: number, pw: number, ph:
     const drawMarkers = markers ?? s.x.length <= 40;
     let previous: [number, number] | null = null;
     for (let i = 0; i < s.x.length; i++) {
-      if (!Number.isFinite(s.x[i]) || !Number.isFinite(s.y[i])) {
+      if (!Number.isFinite(s.x[i]) || !Number.isFinite(yOf(s.y[i]))) {
         previous = null;
         continue;
       }
@@ -127,17 +135,33 @@ function drawLegend(canvas: Canvas, series: readonly Series[], right: number, to
   });
 }
 
-function finiteValues(arrays: ArrayLike<number>[]): [number, number] {
+/** The range of the finite values (only the positive ones when `positive`), or [0, 1] for none. */
+function finiteValues(arrays: ArrayLike<number>[], positive = false): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
   for (const a of arrays) {
     for (let i = 0; i < a.length; i++) {
-      if (!Number.isFinite(a[i])) continue;
+      if (!Number.isFinite(a[i]) || (positive && a[i] <= 0)) continue;
       lo = Math.min(lo, a[i]);
       hi = Math.max(hi, a[i]);
     }
   }
-  return lo <= hi ? [lo, hi] : [0, 1];
+  return lo <= hi ? [lo, hi] : positive ? [1, 10] : [0, 1];
+}
+
+/**
+ * A logarithmic axis over a positive range, widened to whole decades: a tick at every power of ten,
+ * and at 2× and 5× too where the range spans fewer than three decades (so that it has ticks at all).
+ */
+export function logAxis(range: readonly [number, number]): NiceAxis {
+  const [a, b] = range;
+  if (!(a > 0 && b > 0)) throw new Error(`logAxis: range [${a}, ${b}] is not positive`);
+  const d0 = Math.floor(Math.log10(Math.min(a, b)) + 1e-9);
+  const d1 = Math.max(d0 + 1, Math.ceil(Math.log10(Math.max(a, b)) - 1e-9));
+  const mantissas = d1 - d0 < 3 ? [1, 2, 5] : [1];
+  const ticks: number[] = [];
+  for (let d = d0; d <= d1; d++) for (const m of mantissas) if (d < d1 || m === 1) ticks.push(Number((m * 10 ** d).toPrecision(12)));
+  return { lo: 10 ** d0, hi: 10 ** d1, ticks, decimals: Math.max(0, -d0) };
 }
 
 /**
