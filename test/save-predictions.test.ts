@@ -80,10 +80,6 @@ test('eval-acdc --nifti: each prediction saved on its input\'s header; an input 
   assert.equal(Array.from(pred.header.bytes.subarray(252, 328)), Array.from(source.subarray(252, 328)), 'qform and sform bytes of the input');
 });
 
-// Catches: masks saved at the network's size instead of the image's, inside the data folder, over the
-// overlays (both are <image>.png), or not readable as a white-on-black mask. The checkpoint is a
-// narrow 2-class UNet (its widths read from the file) whose output says "vessel" everywhere, so the
-// saved mask must be exactly the field of view the fixture drew (vesselMask keeps the FOV only).
 /** A narrow 2-class UNet whose output says "vessel" everywhere (zero last-layer weights, bias 0 / 5). */
 async function vesselEverywhere(): Promise<string> {
   const ckpt = join(tmp, 'vessel-everywhere.safetensors');
@@ -97,6 +93,10 @@ async function vesselEverywhere(): Promise<string> {
   return ckpt;
 }
 
+// Catches: masks saved at the network's size instead of the image's, inside the data folder, over the
+// overlays (both are <image>.png), or not readable as a white-on-black mask. The checkpoint is a
+// narrow 2-class UNet (its widths read from the file) whose output says "vessel" everywhere, so the
+// saved mask must be exactly the field of view the fixture drew (vesselMask keeps the FOV only).
 test('eval-fundus: each vessel mask saved as an indexed PNG of the image\'s size; folders that would overwrite are refused', async () => {
   const root = join(tmp, 'drive');
   const truth = writeDriveFixture(root, [21, 22, 23, 24, 25], 21, 19);

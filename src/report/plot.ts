@@ -77,7 +77,8 @@ function drawPanel(canvas: Canvas, panel: PlotPanel, x0: number, pw: number, ph:
   const w = pw - MARGIN.left - MARGIN.right;
   const h = ph - MARGIN.top - MARGIN.bottom;
   const px = (v: number) => left + ((v - xAxis.lo) / (xAxis.hi - xAxis.lo)) * (w - 1);
-  const py = (v: number) => top + h - 1 - ((yOf(v) - yOf(yAxis.lo)) / (yOf(yAxis.hi) - yOf(yAxis.lo))) * (h - 1);
+  const [yLo, yHi] = [yOf(yAxis.lo), yOf(yAxis.hi)];
+  const py = (v: number) => top + h - 1 - ((yOf(v) - yLo) / (yHi - yLo)) * (h - 1);
 
   // Grid lines and tick labels first, so the data lines are drawn over them.
   for (const t of xAxis.ticks) {

@@ -22,13 +22,12 @@ extra.list). Frames without a _gt file are skipped.`,
     // Every header is read and every output problem found before anything is written.
     checkAcdcOutput(args.out);
     const release = findAcdcRelease(args.nifti);
-    const patients = new Set(release.frames.map((f) => f.patient)).size;
+    const present = new Set(release.frames.map((f) => f.patient));
     console.error(
-      `${args.nifti}: ${release.frames.length} annotated frames of ${patients} patients` +
+      `${args.nifti}: ${release.frames.length} annotated frames of ${present.size} patients` +
         (release.withoutLabels.length ? ` (${release.withoutLabels.length} frame file(s) without _gt skipped)` : '') +
         ` → ${args.out}`,
     );
-    const present = new Set(release.frames.map((f) => f.patient));
     const missing = [...ACDC_TRAIN_PATIENTS, ...ACDC_VAL_PATIENTS, ...ACDC_TEST_PATIENTS].filter((p) => !present.has(p)).sort((a, b) => a - b);
     if (missing.length) {
       // A partial release still converts, but its lists are not the literature's: say so before the work.
