@@ -10,6 +10,7 @@ import { test } from './harness.js';
 import * as assert from 'uvu/assert';
 import * as E from '../src/index.js';
 import { runBench, tempDir } from './fixtures.js';
+import { rejects } from './helpers.js';
 
 const RAW = 'test/golden/acdc_raw';
 const EXPECTED = E.loadSafetensors('test/golden/acdc_prepare_expected.safetensors').tensors;
@@ -98,7 +99,7 @@ test('the standard split covers patients 1–100 once; the labeled splits lead t
 
 // Catches: a release whose files do not fit the layout converted anyway (or half-converted), an
 // existing set written over, a failure mid-way leaving a folder under the name the trainers read.
-test('prepare-acdc refuses in one line, before writing: a non-empty --out, a third annotated frame, a _gt of another grid, no frames; a bad label mid-way leaves nothing', () => {
+test('prepare-acdc refuses in one line, before writing: a non-empty --out, a third annotated frame, a _gt of another grid, no frames; a bad label mid-way leaves nothing', async () => {
   // Before any writing the refusal is the only line; a frame whose voxels are bad is found when it is
   // converted, after the header line and progress: then it is the last line.
   const refuses = (args: string[], pattern: RegExp, midway = false) => {
@@ -108,6 +109,8 @@ test('prepare-acdc refuses in one line, before writing: a non-empty --out, a thi
     assert.match(r.lines.at(-1)!, pattern);
   };
   refuses(['--nifti', RAW, '--out', join(tmp, 'prepared')], /^prepare-acdc: .*prepared: the folder holds files; prepare the set into a new folder/);
+  // The library checks too (the command's early check would hide a library that writes over a set).
+  await rejects(() => E.prepareAcdc(E.findAcdcRelease(RAW), join(tmp, 'prepared')), /prepared: the folder holds files/);
 
   const third = releaseCopy('third-frame');
   const p99 = join(third, 'training', 'patient099');
